@@ -1,0 +1,46 @@
+# Lineup — build, test and demo.
+#
+#   make demo   build the release tool and run `lineup demo`
+#   make test   the default test suite (a few minutes)
+#
+# Both first make sure the system libraries the build links are present (liblz4, OpenSSL's
+# libcrypto): as root they are installed with apt-get; otherwise the exact command is printed.
+
+SWIFT ?= swift
+SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
+
+.PHONY: all deps build release test demo clean
+
+all: build
+
+deps:
+	@missing=""; \
+	[ -f /usr/include/lz4.h ] || missing="$$missing liblz4-dev"; \
+	[ -f /usr/include/openssl/evp.h ] || missing="$$missing libssl-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing" >&2; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >&2 || exit 1; \
+	  else \
+	    echo "error: missing system packages:$$missing" >&2; \
+	    echo "install them with: sudo apt-get install -y$$missing" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product lineup
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release
+	.build/release/lineup demo
+
+clean:
+	rm -rf .build

@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+//
+// Lineup: an embedded storage engine and 1:N matcher for face-recognition templates.
+//
+// Targets, from the bottom up:
+//   LineupKernels  C: similarity kernels (<op>_<type>_<isa>) behind one dispatch table
+//   Lineup         Swift: the SDK façade (API/), the process-wide connection (Connection/),
+//                  the SQL-free storage protocol and its backends (Storage/), the in-memory
+//                  gallery structures (Engine/), the exact matcher (Matcher/)
+//   LineupCLI      the `lineup` command-line tool
+import PackageDescription
+
+let package = Package(
+    name: "Lineup",
+    products: [
+        .library(name: "Lineup", targets: ["Lineup"]),
+        .executable(name: "lineup", targets: ["LineupCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "LineupKernels",
+            path: "Sources/LineupKernels"
+        ),
+        .target(
+            name: "Lineup",
+            dependencies: ["LineupKernels"],
+            path: "Sources/Lineup"
+        ),
+        .executableTarget(
+            name: "LineupCLI",
+            dependencies: [
+                "Lineup",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/LineupCLI"
+        ),
+        .testTarget(
+            name: "LineupTests",
+            dependencies: ["Lineup", "LineupKernels"],
+            path: "Tests/LineupTests"
+        ),
+    ]
+)

@@ -1,0 +1,116 @@
+import Foundation
+
+/// A face-recognition template: a feature vector and the model that produced it.
+///
+/// A plain value, safe to share between threads. Enrollment L2-normalises the vector, so its
+/// length does not matter; its direction does.
+public struct Faceprint: Codable, Sendable, Equatable {
+    /// The feature vector as the model produced it.
+    public var featureVector: [Float]
+    /// The name of the model that produced the vector (`TFV5_2`, …). A collection accepts
+    /// Faceprints of its own model only.
+    public var modelName: String
+    /// Extra options of the model, as the extractor recorded them.
+    public var modelOptions: String
+
+    public init(featureVector: [Float], modelName: String = "TFV5_2", modelOptions: String = "") {
+        self.featureVector = featureVector
+        self.modelName = modelName
+        self.modelOptions = modelOptions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case featureVector = "feature_vector"
+        case modelName = "model_name"
+        case modelOptions = "model_options"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        featureVector = try container.decode([Float].self, forKey: .featureVector)
+        modelName = try container.decodeIfPresent(String.self, forKey: .modelName) ?? "TFV5_2"
+        modelOptions = try container.decodeIfPresent(String.self, forKey: .modelOptions) ?? ""
+    }
+
+    /// Decodes the seed's JSON form: an object with `feature_vector` (an array of numbers,
+    /// required), `model_name` and `model_options` (strings, optional).
+    ///
+    /// - Throws: `invalidArgument` when the text is not such an object.
+    public init(json: String) throws {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(json)
+        } catch {
+            throw LineupError(.invalidArgument, "malformed Faceprint JSON at byte \(error.offset): \(error.reason)")
+        }
+        try self.init(jsonObject: value, defaultModelName: "TFV5_2")
+    }
+
+    /// The Faceprint of a parsed JSON object (`feature_vector`, `model_name`, `model_options`).
+    init(jsonObject value: JSONValue, defaultModelName: String) throws {
+        let malformed = LineupError(.invalidArgument,
+                                    "malformed Faceprint JSON: expected an object with a numeric array \"feature_vector\" and string \"model_name\" / \"model_options\"")
+        guard case .object = value, case .array(let elements)? = value["feature_vector"] else { throw malformed }
+        var vector: [Float] = []
+        vector.reserveCapacity(elements.count)
+        for element in elements {
+            guard case .number(let number) = element else { throw malformed }
+            vector.append(Float(number))
+        }
+        var modelName = defaultModelName
+        switch value["model_name"] {
+        case nil, .null?: break
+        case .string(let name)?: modelName = name
+        default: throw malformed
+        }
+        var modelOptions = ""
+        switch value["model_options"] {
+        case nil, .null?: break
+        case .string(let options)?: modelOptions = options
+        default: throw malformed
+        }
+        self.init(featureVector: vector, modelName: modelName, modelOptions: modelOptions)
+    }
+
+    /// The seed's JSON form. Numbers are written in their shortest form that reads back to the
+    /// same `Float`; a non-finite component (which enrollment would refuse) is written as `null`.
+    public func json() -> String {
+        var out = "{\"feature_vector\":["
+        out.reserveCapacity(featureVector.count * 12 + 64)
+        for (index, value) in featureVector.enumerated() {
+            if index > 0 { out += "," }
+            out += value.isFinite ? value.description : "null"
+        }
+        out += "],\"model_name\":"
+        out += JSONText.quoted(modelName)
+        out += ",\"model_options\":"
+        out += JSONText.quoted(modelOptions)
+        out += "}"
+        return out
+    }
+}
+
+/// Small helpers for writing JSON text by hand, where the order of keys matters to readers.
+enum JSONText {
+    /// `value` as a JSON string literal, with quotes, backslashes and control characters escaped.
+    static func quoted(_ value: String) -> String {
+        var out = "\""
+        out.reserveCapacity(value.utf8.count + 2)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+        return out
+    }
+}

@@ -1,0 +1,251 @@
+/// The 1:N identification façade, spelled as API.md fixes it.
+///
+/// **Sharing.** All instances in a process share one database connection and one set of
+/// loaded collections: connecting and loading through one instance makes the collections, with
+/// the same enrollments, available through every other. An instance differs from another only
+/// in its ``ConfigurationOptions``, which matter when it connects (`dbms`, `encryptionKey`) and
+/// when it creates a collection (`frModel`, `vectorCompression`).
+///
+/// **Thread safety.** Every method may be called from any number of threads at once.
+/// Identification never waits for enrollment or removal, nor for other identifications.
+///
+/// **Durability.** With `.none`, nothing persists. With the on-disk backends, a call that
+/// changes data has made the change durable when it returns.
+///
+/// **Errors.** Every throwing method throws ``LineupError``; a call that throws has changed
+/// nothing.
+public final class SDK: Sendable {
+    /// The options this instance was made with.
+    public let options: ConfigurationOptions
+
+    public init(options: ConfigurationOptions = ConfigurationOptions()) {
+        self.options = options
+    }
+
+    // MARK: Database
+
+    /// Connects the process to a database, replacing (and unloading) the previous connection.
+    ///
+    /// With `.none` the string is ignored and the process's in-memory database becomes the
+    /// connection. With `.file` and `.shared` it is the path of the store, created when missing
+    /// (its parent directory must exist). With `.postgresql` it is a libpq conninfo string.
+    ///
+    /// - Throws: `databaseConnectionError` when the database cannot be opened or created;
+    ///   `featureNotSupported` for a backend this build does not have. The previous connection
+    ///   stays in place when this throws.
+    public func createDatabaseConnection(_ connectionString: String) throws {
+        let backend: any StorageBackend
+        switch options.dbms {
+        case .none:
+            backend = ProcessConnection.memoryDatabase
+        case .file, .shared:
+            throw LineupError(.featureNotSupported,
+                              "the on-disk store (.\(options.dbms)) is not available in this version; use .none")
+        case .postgresql:
+            throw LineupError(.featureNotSupported,
+                              "the PostgreSQL backend is not compiled in; build with the package trait PostgreSQL")
+        }
+        ProcessConnection.replace(with: Connection(dbms: options.dbms, backend: backend))
+    }
+
+    // MARK: Collections
+
+    /// ``createCollection(_:)`` then ``loadCollection(_:)``.
+    public func createLoadCollection(_ collectionName: String) throws {
+        try createCollection(collectionName)
+        try loadCollection(collectionName)
+    }
+
+    /// Creates an empty collection that records this instance's `frModel` and
+    /// `vectorCompression`. A no-op when the collection exists.
+    ///
+    /// - Throws: `invalidArgument` for a malformed name; `databaseNotConnected`.
+    public func createCollection(_ collectionName: String) throws {
+        try Validation.collectionName(collectionName)
+        try Validation.modelName(options.frModel)
+        let settings = CollectionSettings(modelName: options.frModel, compression: options.vectorCompression)
+        try connection().backend.createCollection(collectionName, settings: settings)
+    }
+
+    /// Loads a collection, making it available for enrollment and identification to every
+    /// instance in the process. Loading a loaded collection loads it again.
+    ///
+    /// - Throws: `noCollectionFound` when it does not exist.
+    public func loadCollection(_ collectionName: String) throws {
+        try Validation.collectionName(collectionName)
+        try connection().load([collectionName])
+    }
+
+    /// Loads every collection in `collectionNames`, or none of them.
+    ///
+    /// - Throws: `inputIsEmpty` for an empty list; `noCollectionFound` when one does not exist.
+    public func loadCollections(_ collectionNames: [String]) throws {
+        guard !collectionNames.isEmpty else { throw LineupError(.inputIsEmpty, "the list of collection names is empty") }
+        for name in collectionNames { try Validation.collectionName(name) }
+        try connection().load(collectionNames)
+    }
+
+    /// Deletes a collection and every Faceprint in it, unloading it first.
+    ///
+    /// - Throws: `noCollectionFound` when it does not exist.
+    public func deleteCollection(_ collectionName: String) throws {
+        try Validation.collectionName(collectionName)
+        let connection = try connection()
+        try connection.backend.deleteCollection(collectionName)
+        connection.unload(collectionName)
+    }
+
+    /// The names of every collection in the database, sorted.
+    public func getCollectionNames() throws -> [String] {
+        try connection().backend.collectionNames()
+    }
+
+    /// The metadata of a collection, loaded or not.
+    ///
+    /// - Throws: `noCollectionFound` when it does not exist.
+    public func getCollectionMetadata(_ collectionName: String) throws -> CollectionMetadata {
+        try Validation.collectionName(collectionName)
+        return try connection().backend.metadata(of: collectionName)
+    }
+
+    /// UUID → identity for every Faceprint of a collection, loaded or not. Several UUIDs may
+    /// map to one identity.
+    ///
+    /// - Throws: `noCollectionFound` when it does not exist.
+    public func getCollectionIdentities(_ collectionName: String) throws -> [String: String] {
+        try Validation.collectionName(collectionName)
+        return try connection().backend.identities(of: collectionName)
+    }
+
+    // MARK: Enrollment and removal
+
+    /// Enrolls a Faceprint under `identity` and returns its new UUID (RFC 9562, lowercase).
+    ///
+    /// The vector is stored L2-normalised, in the collection's compression. The first
+    /// Faceprint of a collection fixes its dimension. On return the enrollment is durable
+    /// (on-disk backends).
+    ///
+    /// - Throws: `inputIsEmpty` for an empty vector or identity; `invalidArgument` for NaN,
+    ///   ±Inf, an all-zero vector or an identity over 1024 bytes; `enrollmentError` when the
+    ///   model name or dimension differs from the collection's.
+    public func enrollFaceprint(_ faceprint: Faceprint, identity: String,
+                                collectionName: String = "") throws -> String {
+        try Validation.featureVector(faceprint.featureVector)
+        try Validation.identity(identity)
+        try Validation.collectionReference(collectionName)
+        let store = try connection().resolve(collectionName)
+        guard faceprint.modelName == store.settings.modelName else {
+            throw LineupError(.enrollmentError,
+                              "the Faceprint's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(store.settings.modelName))")
+        }
+        let unit = VectorEncoder.normalized(faceprint.featureVector)
+        let prepared = PreparedEnrollment(id: .generate(), identity: identity,
+                                          vector: VectorEncoder.encode(unit: unit, as: store.settings.compression),
+                                          dimension: unit.count)
+        try store.enroll([prepared])
+        return prepared.id.string
+    }
+
+    /// Removes the Faceprint with this UUID.
+    ///
+    /// - Throws: `inputIsEmpty` for an empty string; `noRecordFound` when no Faceprint of the
+    ///   collection has it.
+    public func removeByUUID(_ uuid: String, collectionName: String = "") throws {
+        guard !uuid.isEmpty else { throw LineupError(.inputIsEmpty, "the UUID is empty") }
+        try Validation.collectionReference(collectionName)
+        let store = try connection().resolve(collectionName)
+        guard let id = RecordID(string: uuid) else {
+            throw LineupError(.noRecordFound, "no Faceprint has UUID \(JSONText.quoted(uuid)) (not a UUID)")
+        }
+        try store.remove(id: id)
+    }
+
+    /// Removes every Faceprint of `identity` and returns how many.
+    ///
+    /// - Throws: `inputIsEmpty` for an empty identity; `noRecordFound` when none has it.
+    public func removeByIdentity(_ identity: String, collectionName: String = "") throws -> Int {
+        try Validation.identity(identity)
+        try Validation.collectionReference(collectionName)
+        return try connection().resolve(collectionName).remove(identity: identity)
+    }
+
+    // MARK: Identification
+
+    /// The most similar Faceprint whose cosine similarity to the probe is at least
+    /// `threshold`, or `nil` when none reaches it.
+    public func identifyTopCandidate(_ faceprint: Faceprint, threshold: Float = 0.4,
+                                     collectionName: String = "") throws -> Candidate? {
+        try identifyTopCandidates(faceprint, numCandidates: 1, threshold: threshold,
+                                  collectionName: collectionName).first
+    }
+
+    /// ``identifyTopCandidate(_:threshold:collectionName:)`` for each probe, in order, the
+    /// probes run in parallel. An empty list gives an empty result.
+    public func batchIdentifyTopCandidate(_ faceprints: [Faceprint], threshold: Float = 0.4,
+                                          collectionName: String = "") throws -> [Candidate?] {
+        try Validation.threshold(threshold)
+        for faceprint in faceprints { try Validation.featureVector(faceprint.featureVector) }
+        try Validation.collectionReference(collectionName)
+        let store = try connection().resolve(collectionName)
+        let snapshot = try store.snapshot()
+        for faceprint in faceprints { try checkProbe(faceprint, against: store, snapshot: snapshot) }
+        guard !faceprints.isEmpty else { return [] }
+        guard snapshot.dimension > 0 else { return faceprints.map { _ in nil } }
+        let probes = faceprints.map { VectorEncoder.normalized($0.featureVector) }
+        let hits = Matcher.searchBatch(snapshot, probes: probes, k: 1, threshold: threshold)
+        return hits.map { $0.first.map { candidate(for: $0, in: snapshot, store: store) } }
+    }
+
+    /// Up to `numCandidates` Faceprints whose cosine similarity to the probe is at least
+    /// `threshold`, highest first, ties broken by enrollment order (earlier first).
+    ///
+    /// - Throws: `invalidArgument` for `numCandidates < 1`, a non-finite threshold, a bad
+    ///   vector, or a probe whose model or dimension differs from the collection's.
+    public func identifyTopCandidates(_ faceprint: Faceprint, numCandidates: Int,
+                                      threshold: Float = 0.4,
+                                      collectionName: String = "") throws -> [Candidate] {
+        try Validation.candidateCount(numCandidates)
+        try Validation.threshold(threshold)
+        try Validation.featureVector(faceprint.featureVector)
+        try Validation.collectionReference(collectionName)
+        let store = try connection().resolve(collectionName)
+        let snapshot = try store.snapshot()
+        try checkProbe(faceprint, against: store, snapshot: snapshot)
+        guard snapshot.dimension > 0 else { return [] }
+        let probe = VectorEncoder.normalized(faceprint.featureVector)
+        return Matcher.search(snapshot, probe: probe, k: numCandidates, threshold: threshold)
+            .map { candidate(for: $0, in: snapshot, store: store) }
+    }
+
+    // MARK: Internals
+
+    /// The process's connection; with `.none` and no connection yet, the in-memory database.
+    func connection() throws -> Connection {
+        if let connection = ProcessConnection.connection { return connection }
+        if options.dbms == .none { return ProcessConnection.connectToMemoryIfNone() }
+        throw LineupError(.databaseNotConnected, "no database connection; call createDatabaseConnection first")
+    }
+
+    private func checkProbe(_ faceprint: Faceprint, against store: any CollectionStore,
+                            snapshot: CollectionSnapshot) throws {
+        guard faceprint.modelName == store.settings.modelName else {
+            throw LineupError(.invalidArgument,
+                              "the probe's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(store.settings.modelName))")
+        }
+        if snapshot.dimension > 0 && faceprint.featureVector.count != snapshot.dimension {
+            throw LineupError(.invalidArgument,
+                              "the probe has \(faceprint.featureVector.count) dimensions; the collection holds \(snapshot.dimension)-dimensional vectors")
+        }
+    }
+
+    private func candidate(for hit: MatchHit, in snapshot: CollectionSnapshot,
+                           store: any CollectionStore) -> Candidate {
+        let source = snapshot.blocks[hit.block].source
+        let similarity = hit.score
+        return Candidate(uuid: source.recordID(at: hit.row).string,
+                         identity: source.identity(at: hit.row),
+                         similarityMeasure: similarity,
+                         matchProbability: MatchProbability.curve(forModel: store.settings.modelName)
+                            .probability(forSimilarity: similarity))
+    }
+}

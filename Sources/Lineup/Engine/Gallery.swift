@@ -1,0 +1,182 @@
+import Synchronization
+
+/// What a collection records when it is created: the model it accepts and how it stores vectors.
+struct CollectionSettings: Sendable, Equatable {
+    var modelName: String
+    var compression: VectorCompression
+
+    /// `CollectionMetadata.modelOptions`: the settings as a small JSON object.
+    var modelOptionsJSON: String { "{\"vector_compression\":\"\(compression.rawValue)\"}" }
+}
+
+/// An enrollment that has passed validation and encoding, with its new UUID.
+struct PreparedEnrollment: Sendable {
+    let id: RecordID
+    let identity: String
+    let vector: EncodedVector
+    /// The dimension of the vector (elements, not bytes).
+    let dimension: Int
+}
+
+/// The in-memory state of one collection: vectors in append-only chunks, deletion bitmaps,
+/// and the indexes that map UUIDs and identities to rows.
+///
+/// Thread safety: every method may be called from any thread. Writers serialise on one short
+/// lock that covers only the in-memory update (encoding happens before it); ``snapshot()``
+/// takes the same lock just long enough to copy the list of chunks, so a reader never waits
+/// for a scan, and a scan never waits for a writer.
+final class Gallery: Sendable {
+    let settings: CollectionSettings
+    private let state: Mutex<State>
+
+    /// Rows of the first chunk; each later chunk doubles, up to ``maximumChunkRows``.
+    static let firstChunkRows = 1024
+    static let maximumChunkRows = 65536
+
+    struct RowReference: Hashable, Sendable {
+        var chunk: Int32
+        var row: Int32
+    }
+
+    private struct State {
+        var dimension: Int
+        var chunks: [GalleryChunk] = []
+        var removed: [DeletionBitmap?] = []
+        var rowsByID: [RecordID: RowReference] = [:]
+        var rowsByIdentity: [String: [RowReference]] = [:]
+        var isDropped = false
+    }
+
+    init(settings: CollectionSettings, dimension: Int = 0) {
+        self.settings = settings
+        self.state = Mutex(State(dimension: dimension))
+    }
+
+    /// The fixed dimension, or 0 before the first enrollment.
+    var dimension: Int { state.withLock { $0.dimension } }
+
+    /// Live Faceprints and distinct identities among them.
+    var counts: (faceprints: Int, identities: Int) {
+        state.withLock { ($0.rowsByID.count, $0.rowsByIdentity.count) }
+    }
+
+    /// Appends every enrollment of `batch`, or none: the dimension of each must match the
+    /// collection's (the first enrollment ever fixes it).
+    ///
+    /// - Throws: `enrollmentError` on a dimension mismatch, `noCollectionFound` once dropped.
+    func append(_ batch: [PreparedEnrollment]) throws {
+        guard let first = batch.first else { return }
+        try state.withLock { state in
+            guard !state.isDropped else {
+                throw LineupError(.noCollectionFound, "the collection was deleted")
+            }
+            let dimension = state.dimension == 0 ? first.dimension : state.dimension
+            for entry in batch where entry.dimension != dimension {
+                throw LineupError(.enrollmentError,
+                                  "the Faceprint has \(entry.dimension) dimensions; the collection holds \(dimension)-dimensional vectors")
+            }
+            var batchIDs = Set<RecordID>()
+            for entry in batch where state.rowsByID[entry.id] != nil || !batchIDs.insert(entry.id).inserted {
+                throw LineupError(.enrollmentError, "UUID collision; enroll again")
+            }
+            state.dimension = dimension
+            for entry in batch {
+                if state.chunks.last.map({ $0.isFull }) ?? true {
+                    let rows = state.chunks.last.map { min($0.capacity * 2, Gallery.maximumChunkRows) }
+                        ?? Gallery.firstChunkRows
+                    state.chunks.append(GalleryChunk(capacity: rows, dimension: dimension,
+                                                     encoding: settings.compression))
+                    state.removed.append(nil)
+                }
+                let chunkIndex = state.chunks.count - 1
+                let chunk = state.chunks[chunkIndex]
+                let reference = RowReference(chunk: Int32(chunkIndex), row: Int32(chunk.written))
+                chunk.append(id: entry.id, identity: entry.identity, vector: entry.vector)
+                state.rowsByID[entry.id] = reference
+                state.rowsByIdentity[entry.identity, default: []].append(reference)
+            }
+        }
+    }
+
+    /// Removes the Faceprint `id`.
+    ///
+    /// - Throws: `noRecordFound` when no live Faceprint has that UUID.
+    func remove(id: RecordID) throws {
+        try state.withLock { state in
+            guard let reference = state.rowsByID.removeValue(forKey: id) else {
+                throw LineupError(.noRecordFound, "no Faceprint has UUID \(id.string)")
+            }
+            let chunk = state.chunks[Int(reference.chunk)]
+            let identity = chunk.identity(at: Int(reference.row))
+            if var rows = state.rowsByIdentity[identity] {
+                rows.removeAll { $0 == reference }
+                state.rowsByIdentity[identity] = rows.isEmpty ? nil : rows
+            }
+            Gallery.markRemoved([reference], in: &state)
+        }
+    }
+
+    /// Removes every Faceprint of `identity` and returns how many there were.
+    ///
+    /// - Throws: `noRecordFound` when the identity has no live Faceprint.
+    func remove(identity: String) throws -> Int {
+        try state.withLock { state in
+            guard let references = state.rowsByIdentity.removeValue(forKey: identity) else {
+                throw LineupError(.noRecordFound, "no Faceprint has that identity")
+            }
+            for reference in references {
+                let id = state.chunks[Int(reference.chunk)].recordID(at: Int(reference.row))
+                state.rowsByID[id] = nil
+            }
+            Gallery.markRemoved(references, in: &state)
+            return references.count
+        }
+    }
+
+    private static func markRemoved(_ references: [RowReference], in state: inout State) {
+        let byChunk = Dictionary(grouping: references, by: { Int($0.chunk) })
+        for (chunkIndex, rows) in byChunk {
+            let capacity = state.chunks[chunkIndex].capacity
+            let old = state.removed[chunkIndex] ?? DeletionBitmap(rows: capacity)
+            state.removed[chunkIndex] = old.removing(rows.map { Int($0.row) }, capacity: capacity)
+        }
+    }
+
+    /// Whether a live Faceprint has UUID `id`.
+    func contains(id: RecordID) -> Bool {
+        state.withLock { $0.rowsByID[id] != nil }
+    }
+
+    /// An immutable view of the gallery as of now, for the matcher.
+    func snapshot() -> CollectionSnapshot {
+        state.withLock { state in
+            var blocks: [VectorBlock] = []
+            blocks.reserveCapacity(state.chunks.count)
+            for (index, chunk) in state.chunks.enumerated() where chunk.written > 0 {
+                blocks.append(VectorBlock(source: chunk, encoding: chunk.encoding,
+                                          dimension: chunk.dimension, stride: chunk.stride,
+                                          count: chunk.written, removed: state.removed[index]))
+            }
+            return CollectionSnapshot(dimension: state.dimension, encoding: settings.compression,
+                                      blocks: blocks)
+        }
+    }
+
+    /// UUID → identity for every live Faceprint.
+    func identities() -> [String: String] {
+        state.withLock { state in
+            var result: [String: String] = [:]
+            result.reserveCapacity(state.rowsByID.count)
+            for (id, reference) in state.rowsByID {
+                result[id.string] = state.chunks[Int(reference.chunk)].identity(at: Int(reference.row))
+            }
+            return result
+        }
+    }
+
+    /// Marks the gallery deleted: later writes throw `noCollectionFound`. Snapshots already
+    /// taken stay valid.
+    func drop() {
+        state.withLock { $0.isDropped = true }
+    }
+}

@@ -1,0 +1,51 @@
+/// Something that holds a block of stored vectors and the records they belong to: an
+/// in-memory chunk of a gallery today, a memory-mapped segment file in the on-disk engine.
+///
+/// Implementations are immutable for the rows a snapshot covers: rows below the count a
+/// ``VectorBlock`` was made with never change while the block is alive.
+protocol VectorBlockSource: AnyObject, Sendable {
+    /// Calls `body` with the address of row 0 and, for int8 blocks, of the per-row scales.
+    /// The pointers are valid only inside `body`.
+    func withUnsafeVectors<R>(_ body: (UnsafeRawPointer, UnsafePointer<Float>?) throws -> R) rethrows -> R
+    /// The UUID of row `row`.
+    func recordID(at row: Int) -> RecordID
+    /// The identity of row `row`.
+    func identity(at row: Int) -> String
+}
+
+/// A run of `count` vectors of one encoding and dimension, `stride` bytes apart, with the rows
+/// removed as of the snapshot that made it. What the matcher scans.
+struct VectorBlock: Sendable {
+    let source: any VectorBlockSource
+    let encoding: VectorCompression
+    let dimension: Int
+    /// Bytes from one row to the next: a multiple of 64, so every row starts on a cache line.
+    let stride: Int
+    let count: Int
+    /// Rows removed as of the snapshot; `nil` when none is.
+    let removed: DeletionBitmap?
+
+    @inline(__always)
+    func isLive(_ row: Int) -> Bool {
+        removed.map { !$0.isRemoved(row) } ?? true
+    }
+}
+
+/// An immutable view of a collection at one moment: its blocks in enrollment order. Holding a
+/// snapshot keeps its blocks' memory alive; writers never wait for it, nor it for them.
+struct CollectionSnapshot: Sendable {
+    /// The collection's dimension; 0 while it is empty and has never held a Faceprint.
+    let dimension: Int
+    let encoding: VectorCompression
+    let blocks: [VectorBlock]
+
+    /// Rows a scan will visit (live or not).
+    var rowCount: Int { blocks.reduce(0) { $0 + $1.count } }
+}
+
+/// Bytes from one stored row to the next, for `dimension` elements of `encoding`: rounded up
+/// to a multiple of 64 so that every row starts on a cache line.
+func rowStride(dimension: Int, encoding: VectorCompression) -> Int {
+    let raw = dimension * encoding.bytesPerDimension
+    return (raw + 63) & ~63
+}

@@ -1,0 +1,73 @@
+/// The SQL-free storage protocol: what the façade needs from wherever collections live.
+///
+/// Backends give the seed's three database options their semantics without SQL:
+/// ``MemoryBackend`` (memory only), the on-disk segment log (`.file`: one process; `.shared`:
+/// several processes kept in sync) and, in its own module, PostgreSQL (many machines).
+///
+/// Thread safety: every method may be called from any thread at once. Durability: when a
+/// mutating method returns, the change is as durable as the backend promises (nothing, for
+/// the memory backend; on stable storage, for the on-disk ones).
+protocol StorageBackend: AnyObject, Sendable {
+    /// Whether the store encrypts what it writes (`CollectionMetadata.encrypted`).
+    var isEncrypted: Bool { get }
+
+    /// Every collection's name, sorted.
+    func collectionNames() throws -> [String]
+
+    /// Whether a collection named `name` exists.
+    func collectionExists(_ name: String) throws -> Bool
+
+    /// Creates an empty collection with `settings`; a no-op when `name` exists already.
+    func createCollection(_ name: String, settings: CollectionSettings) throws
+
+    /// Deletes the collection and everything in it.
+    ///
+    /// - Throws: `noCollectionFound` when there is none by that name.
+    func deleteCollection(_ name: String) throws
+
+    /// Makes the collection ready for enrollment and identification. Loading again returns a
+    /// handle that reflects every change made to the store so far, by any process.
+    ///
+    /// - Throws: `noCollectionFound` when there is none by that name.
+    func loadCollection(_ name: String) throws -> any CollectionStore
+
+    /// The metadata of a collection, loaded or not.
+    func metadata(of name: String) throws -> CollectionMetadata
+
+    /// UUID → identity for every live Faceprint of a collection, loaded or not.
+    func identities(of name: String) throws -> [String: String]
+
+    /// Releases files, locks and connections. Calls after `close` throw; handles already
+    /// loaded from this backend throw too.
+    func close()
+}
+
+/// A loaded collection: the handle enrollment, removal and identification go through.
+///
+/// Thread safety: every method may be called from any thread at once; ``snapshot()`` never
+/// waits for a writer.
+protocol CollectionStore: AnyObject, Sendable {
+    var name: String { get }
+    var settings: CollectionSettings { get }
+
+    /// Stores every enrollment of `batch`, or none. On return they are as durable as the
+    /// backend promises.
+    ///
+    /// - Throws: `enrollmentError` on a dimension mismatch.
+    func enroll(_ batch: [PreparedEnrollment]) throws
+
+    /// - Throws: `noRecordFound` when no live Faceprint has UUID `id`.
+    func remove(id: RecordID) throws
+
+    /// Removes every Faceprint of `identity`, returning how many.
+    ///
+    /// - Throws: `noRecordFound` when none has that identity.
+    func remove(identity: String) throws -> Int
+
+    /// An immutable view as of now, for the matcher.
+    func snapshot() throws -> CollectionSnapshot
+
+    func metadata() throws -> CollectionMetadata
+
+    func identities() throws -> [String: String]
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import Lineup
+
+/// `lineup demo`: the main job on an embedded default. Enrolls synthetic identities with
+/// several templates each, identifies noisy probes of enrolled people and of strangers, and
+/// prints what it found and how fast.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Enroll synthetic identities, identify noisy probes, print results and speed.")
+
+    @Option(help: "Keep the store at this path (default: a temporary store).")
+    var store: String?
+
+    @Option(help: "How many Faceprints to enroll.")
+    var faceprints: Int = 20_000
+
+    @Option(help: "Dimension of the synthetic feature vectors.")
+    var dimension: Int = 512
+
+    @Option(help: "Templates enrolled per identity.")
+    var templatesPerIdentity: Int = 4
+
+    @Option(help: "Vector compression: none, fp16 or int8.")
+    var compression: String = "none"
+
+    func validate() throws {
+        guard faceprints >= 1 else { throw ValidationError("--faceprints must be at least 1") }
+        guard (8...4096).contains(dimension) else { throw ValidationError("--dimension must be 8…4096") }
+        guard templatesPerIdentity >= 1 else { throw ValidationError("--templates-per-identity must be at least 1") }
+        guard VectorCompression(rawValue: compression) != nil else {
+            throw ValidationError("--compression must be none, fp16 or int8")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            if store != nil {
+                throw LineupError(.featureNotSupported,
+                                  "--store needs the on-disk store, which is not available in this version; the demo runs in memory")
+            }
+            var options = ConfigurationOptions()
+            options.dbms = .none
+            options.vectorCompression = VectorCompression(rawValue: compression)!
+            let sdk = SDK(options: options)
+            try sdk.createDatabaseConnection("")
+            let collectionName = "demo"
+            if try sdk.getCollectionNames().contains(collectionName) {
+                try sdk.deleteCollection(collectionName)
+            }
+            try sdk.createLoadCollection(collectionName)
+            try runDemo(sdk, collectionName: collectionName)
+        }
+    }
+
+    private func runDemo(_ sdk: SDK, collectionName: String) throws {
+        var random = SplitMix64(seed: 0x11E_0_FACE)
+        let identityCount = (faceprints + templatesPerIdentity - 1) / templatesPerIdentity
+        // Templates of one person: their centre plus noise, so that two templates of one
+        // person have cosine similarity ≈ 0.6 and two people ≈ 0.
+        let noise = (0.6 / Double(dimension)).squareRoot()
+        var centres: [[Float]] = []
+        centres.reserveCapacity(identityCount)
+
+        print("Lineup demo: \(faceprints) Faceprints of \(identityCount) synthetic identities, \(dimension)-d, compression \(compression), in memory")
+        let enrollStart = ContinuousClock.now
+        var enrolled = 0
+        for person in 0..<identityCount {
+            let centre = random.gaussianVector(dimension, scale: (1 / Double(dimension)).squareRoot())
+            centres.append(centre)
+            for _ in 0..<templatesPerIdentity where enrolled < faceprints {
+                let template = Faceprint(featureVector: random.perturbed(centre, noise: noise))
+                _ = try sdk.enrollFaceprint(template, identity: String(format: "person-%06d", person),
+                                            collectionName: collectionName)
+                enrolled += 1
+                if enrolled % 10_000 == 0 { StandardError.write("\renrolled \(enrolled)/\(faceprints)") }
+            }
+        }
+        let enrollSeconds = (ContinuousClock.now - enrollStart).seconds
+        if faceprints >= 10_000 { StandardError.write("\n") }
+
+        // Probes: fresh captures of enrolled people, and strangers never enrolled.
+        let probeCount = 16
+        var probes: [Faceprint] = []
+        var truths: [String] = []
+        for index in 0..<probeCount {
+            if index % 4 == 3 {
+                probes.append(Faceprint(featureVector: random.gaussianVector(dimension, scale: 1)))
+                truths.append("(stranger)")
+            } else {
+                let person = Int(random.next() % UInt64(identityCount))
+                probes.append(Faceprint(featureVector: random.perturbed(centres[person], noise: noise)))
+                truths.append(String(format: "person-%06d", person))
+            }
+        }
+
+        let single = ContinuousClock.now
+        var results: [Candidate?] = []
+        for probe in probes {
+            results.append(try sdk.identifyTopCandidate(probe, collectionName: collectionName))
+        }
+        let singleSeconds = (ContinuousClock.now - single).seconds / Double(probeCount)
+
+        let batchStart = ContinuousClock.now
+        let batch = try sdk.batchIdentifyTopCandidate(probes, collectionName: collectionName)
+        let batchSeconds = (ContinuousClock.now - batchStart).seconds / Double(probeCount)
+        precondition(batch.map { $0?.uuid } == results.map { $0?.uuid }, "batch and single answers differ")
+
+        print("")
+        print("probe  truth            top candidate    similarity  probability  verdict")
+        var correct = 0
+        for (index, result) in results.enumerated() {
+            let found = result?.identity ?? "(no match)"
+            let expected = truths[index] == "(stranger)" ? "(no match)" : truths[index]
+            let verdict = found == expected ? "correct" : "WRONG"
+            if found == expected { correct += 1 }
+            let similarity = result.map { String(format: "%10.3f", $0.similarityMeasure) } ?? String(repeating: " ", count: 9) + "-"
+            let probability = result.map { String(format: "%11.3f", $0.matchProbability) } ?? String(repeating: " ", count: 10) + "-"
+            print(String(format: "%5d  ", index) + truths[index].padding(toLength: 17, withPad: " ", startingAt: 0)
+                  + found.padding(toLength: 17, withPad: " ", startingAt: 0)
+                  + similarity + "  " + probability + "  " + verdict)
+        }
+        let metadata = try sdk.getCollectionMetadata(collectionName)
+        print("")
+        print("\(correct)/\(probeCount) probes identified correctly (threshold 0.4)")
+        print(String(format: "enrollment: %.0f Faceprints/s", Double(enrolled) / enrollSeconds))
+        print(String(format: "identify:   %.2f ms a probe over %d Faceprints (%.0f probes/s)",
+                     singleSeconds * 1000, metadata.numFaceprints, 1 / singleSeconds))
+        print(String(format: "batch:      %.2f ms a probe (%d probes in parallel)", batchSeconds * 1000, probeCount))
+        print("collection: \(metadata.numFaceprints) Faceprints, \(metadata.numIdentities) identities, \(metadata.featureVectorSizeBytes) bytes a vector, options \(metadata.modelOptions)")
+    }
+}
+
+/// A small, seeded generator, so that every run of the demo enrolls the same people.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal sample (Box–Muller).
+    mutating func gaussian() -> Double {
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
+        let u2 = Double.random(in: 0..<1, using: &self)
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+
+    mutating func gaussianVector(_ dimension: Int, scale: Double) -> [Float] {
+        (0..<dimension).map { _ in Float(gaussian() * scale) }
+    }
+
+    mutating func perturbed(_ centre: [Float], noise: Double) -> [Float] {
+        centre.map { $0 + Float(gaussian() * noise) }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Lineup
+
+@main
+struct LineupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lineup",
+        abstract: "Lineup: an embedded store and 1:N matcher for face-recognition templates.",
+        discussion: """
+            Encrypted stores read their passphrase from --passphrase-file FILE or the \
+            environment variable LINEUP_PASSPHRASE. Errors print one line starting with \
+            "error:" to standard error and exit non-zero.
+            """,
+        subcommands: [
+            DemoCommand.self,
+            CreateCommand.self, ImportCommand.self, EnrollCommand.self, IdentifyCommand.self,
+            RemoveCommand.self, CollectionsCommand.self, InfoCommand.self, IdentitiesCommand.self,
+            VerifyCommand.self, CompactCommand.self, RekeyCommand.self,
+        ]
+    )
+}
+
+/// Runs `body`, turning a ``LineupError`` into the CLI's one-line `error:` report and a
+/// non-zero exit.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as LineupError {
+        StandardError.write("error: \(error.message) (\(error.code.name))\n")
+        throw ExitCode(exitCode(for: error.code))
+    }
+}
+
+/// Exit statuses: 1 for bad input and missing things, 2 for a damaged or unreadable store,
+/// 3 for features this build lacks.
+func exitCode(for code: ErrorCode) -> Int32 {
+    switch code {
+    case .corruptStore, .wrongEncryptionKey, .unsupportedFormatVersion, .ioError: 2
+    case .featureNotSupported: 3
+    default: 1
+    }
+}
+
+enum StandardError {
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,57 @@
+// LineupKernels: the similarity kernels the matcher runs over blocks of stored vectors.
+//
+// Every kernel is named <op>_<type>_<isa> and has the same contract as its serial twin, which
+// is the reference the tests hold the others to. The CPU's features are detected once, into
+// one dispatch table (lineup_kernels()); callers go through the table, never name an ISA.
+//
+// Stored forms (see FORMAT.md, "Vector encodings"):
+//   f32  IEEE 754 binary32, little-endian
+//   f16  IEEE 754 binary16, little-endian
+//   i8   two's-complement int8, with one float scale per row: value = q * scale
+#ifndef LINEUP_KERNELS_H
+#define LINEUP_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Scores `count` rows against one probe: scores[r] = scale(r) * sum_d row_r[d] * probe[d].
+///
+/// - rows: the first row; row r starts at rows + r * row_stride bytes.
+/// - dimension: elements per row; the probe holds `dimension` floats.
+/// - row_scales: one float per row for i8 (required), ignored (may be NULL) for f32 and f16.
+/// - scores: `count` floats, written.
+typedef void (*lineup_scores_fn)(const void *rows, size_t row_stride, size_t count,
+                                 size_t dimension, const float *probe,
+                                 const float *row_scales, float *scores);
+
+/// The kernels chosen for this CPU, with the name of the instruction set they use.
+typedef struct lineup_kernel_table {
+    lineup_scores_fn scores_f32;
+    lineup_scores_fn scores_f16;
+    lineup_scores_fn scores_i8;
+    const char *isa;
+} lineup_kernel_table;
+
+/// The dispatch table for this CPU, detected on first use. Thread-safe; never NULL.
+const lineup_kernel_table *lineup_kernels(void);
+
+/// The portable reference kernels.
+void scores_f32_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                       const float *probe, const float *row_scales, float *scores);
+void scores_f16_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                       const float *probe, const float *row_scales, float *scores);
+void scores_i8_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                      const float *probe, const float *row_scales, float *scores);
+
+/// IEEE 754 binary16 -> binary32, exact (subnormals, infinities and NaN included).
+float lineup_f16_to_f32(uint16_t half);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
