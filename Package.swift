@@ -3,10 +3,13 @@
 // Lineup: an embedded storage engine and 1:N matcher for face-recognition templates.
 //
 // Targets, from the bottom up:
-//   LineupKernels  C: similarity kernels (<op>_<type>_<isa>) behind one dispatch table
+//   CLZ4           system library: liblz4 (identity blocks of segment files)
+//   LineupKernels  C: similarity kernels (<op>_<type>_<isa>) behind one dispatch table; CRC32C
 //   Lineup         Swift: the SDK façade (API/), the process-wide connection (Connection/),
-//                  the SQL-free storage protocol and its backends (Storage/), the in-memory
-//                  gallery structures (Engine/), the exact matcher (Matcher/)
+//                  the SQL-free storage protocol, its backends and the file-system layer
+//                  (Storage/), the in-memory gallery structures (Engine/), the on-disk format,
+//                  pure encode/decode (Format/), the on-disk engine (OnDisk/), the exact
+//                  matcher (Matcher/)
 //   LineupCLI      the `lineup` command-line tool
 import PackageDescription
 
@@ -20,13 +23,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CLZ4",
+            path: "Sources/CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
         .target(
             name: "LineupKernels",
             path: "Sources/LineupKernels"
         ),
         .target(
             name: "Lineup",
-            dependencies: ["LineupKernels"],
+            dependencies: ["LineupKernels", "CLZ4"],
             path: "Sources/Lineup"
         ),
         .executableTarget(

@@ -16,7 +16,7 @@ struct LineupCommand: ParsableCommand {
             DemoCommand.self,
             CreateCommand.self, ImportCommand.self, EnrollCommand.self, IdentifyCommand.self,
             RemoveCommand.self, CollectionsCommand.self, InfoCommand.self, IdentitiesCommand.self,
-            VerifyCommand.self, CompactCommand.self, RekeyCommand.self,
+            VerifyCommand.self, DumpCommand.self, CompactCommand.self, RekeyCommand.self,
         ]
     )
 }
@@ -28,13 +28,13 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch let error as LineupError {
         StandardError.write("error: \(error.message) (\(error.code.name))\n")
-        throw ExitCode(exitCode(for: error.code))
+        throw ExitCode(exitStatus(for: error.code))
     }
 }
 
 /// Exit statuses: 1 for bad input and missing things, 2 for a damaged or unreadable store,
 /// 3 for features this build lacks.
-func exitCode(for code: ErrorCode) -> Int32 {
+func exitStatus(for code: ErrorCode) -> Int32 {
     switch code {
     case .corruptStore, .wrongEncryptionKey, .unsupportedFormatVersion, .ioError: 2
     case .featureNotSupported: 3

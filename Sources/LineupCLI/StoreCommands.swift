@@ -1,22 +1,66 @@
 import ArgumentParser
+import Foundation
 import Lineup
 
-// The store commands of API.md §2. They work on an on-disk store, which arrives with the
-// on-disk engine; until then each parses its arguments and reports that it is not available.
+// The store commands of API.md §2, on an on-disk store (`.file`).
 
 /// Options every command that opens a store shares.
 struct StoreOptions: ParsableArguments {
-    @Argument(help: "The store's path.")
+    @Argument(help: "The store's path (a directory).")
     var store: String
 
     @Option(name: .customLong("passphrase-file"), help: "A file holding the store's passphrase.")
     var passphraseFile: String?
+
+    /// An SDK connected to the store, with `configure` applied to its options first.
+    func connect(readOnly: Bool = false, configure: (inout ConfigurationOptions) -> Void = { _ in }) throws -> SDK {
+        if passphraseFile != nil || ProcessInfo.processInfo.environment["LINEUP_PASSPHRASE"] != nil {
+            throw LineupError(.featureNotSupported, "encrypted stores are not available in this version")
+        }
+        var options = ConfigurationOptions()
+        options.dbms = .file
+        options.readOnly = readOnly
+        configure(&options)
+        let sdk = SDK(options: options)
+        try sdk.createDatabaseConnection(store)
+        return sdk
+    }
 }
 
-func notYetAvailable(_ command: String) throws -> Never {
-    try reportingErrors {
-        throw LineupError(.featureNotSupported,
-                          "'lineup \(command)' needs the on-disk store, which is not available in this version")
+/// `--read-only`: open without writing a byte (forensic work).
+struct ReadOnlyFlag: ParsableArguments {
+    @Flag(name: .customLong("read-only"), help: "Open the store without writing a byte (evidence stays untouched).")
+    var readOnly = false
+}
+
+/// Writes one line to standard output and flushes it, so a reader sees it at once.
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+func jsonText<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// `value` as a JSON string literal.
+func jsonString(_ value: String) -> String {
+    (try? jsonText(value)) ?? "\"\""
+}
+
+func readFileBytes(_ path: String, what: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw LineupError(.invalidArgument, "cannot read the \(what) file \(path)")
+    }
+    return [UInt8](data)
+}
+
+func readMatrix(_ path: String) throws -> NumpyMatrix {
+    do {
+        return try NumpyMatrix(npyBytes: readFileBytes(path, what: ".npy"))
+    } catch let error as NumpyFormatError {
+        throw LineupError(.invalidArgument, "\(path): \(error.message)")
     }
 }
 
@@ -24,36 +68,134 @@ struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a store (if needed) and a collection.")
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
-    @Option var model: String = "TFV5_2"
-    @Option var compression: String = "none"
-    @Flag var encrypt = false
-    func run() throws { try notYetAvailable("create") }
+    @Option(help: "The model name the collection accepts.") var model: String = "TFV5_2"
+    @Option(help: "Vector compression: none, fp16 or int8.") var compression: String = "none"
+    @Flag(help: "Encrypt the store.") var encrypt = false
+
+    func run() throws {
+        try reportingErrors {
+            guard let compression = VectorCompression(rawValue: compression) else {
+                throw LineupError(.invalidArgument, "--compression must be none, fp16 or int8")
+            }
+            if encrypt { throw LineupError(.featureNotSupported, "encrypted stores are not available in this version") }
+            let sdk = try storeOptions.connect {
+                $0.frModel = model
+                $0.vectorCompression = compression
+            }
+            try sdk.createCollection(collection)
+        }
+    }
 }
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Bulk-enroll a .npy array of vectors with a file of identities.")
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
-    @Option var vectors: String
-    @Option var identities: String
-    func run() throws { try notYetAvailable("import") }
+    @Option(help: "A .npy float32 or float64 array of shape (N, D), C order.") var vectors: String
+    @Option(help: "A text file of N identities, one a line.") var identities: String
+
+    func run() throws {
+        try reportingErrors {
+            let matrix = try readMatrix(vectors)
+            let text = String(decoding: try readFileBytes(identities, what: "identities"), as: UTF8.self)
+            var names = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+            if names.last == "" { names.removeLast() }
+            names = names.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+            guard matrix.rows > 0 else { throw LineupError(.inputIsEmpty, "\(vectors) holds no vectors") }
+            guard names.count == matrix.rows else {
+                throw LineupError(.invalidArgument, "\(vectors) holds \(matrix.rows) vectors but \(identities) \(names.count) identities")
+            }
+            let sdk = try storeOptions.connect()
+            try sdk.loadCollection(collection)
+            let model = try sdk.getCollectionMetadata(collection).modelName
+            let batch = 8192
+            var done = 0
+            let start = ContinuousClock.now
+            while done < matrix.rows {
+                let end = min(done + batch, matrix.rows)
+                let faceprints = (done..<end).map { Faceprint(featureVector: Array(matrix.row($0)), modelName: model) }
+                _ = try sdk.enrollFaceprints(faceprints, identities: Array(names[done..<end]), collectionName: collection)
+                done = end
+                StandardError.write("\rimported \(done)/\(matrix.rows)")
+            }
+            try sdk.checkpoint()
+            let seconds = (ContinuousClock.now - start).seconds
+            StandardError.write(String(format: "\rimported %d Faceprints in %.2f s (%.0f a second)\n", done, seconds, Double(done) / seconds))
+            emit("\(done)")
+        }
+    }
 }
 
 struct EnrollCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "enroll", abstract: "Enroll JSON lines from standard input, printing each UUID once durable.")
+    static let configuration = CommandConfiguration(
+        commandName: "enroll",
+        abstract: "Enroll JSON lines from standard input, printing each UUID once durable.",
+        discussion: #"Each line: {"identity": ..., "feature_vector": [...], "model_name": ...}; model_name defaults to the collection's."#)
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
-    func run() throws { try notYetAvailable("enroll") }
+
+    struct Line: Decodable {
+        var identity: String
+        var feature_vector: [Float]
+        var model_name: String?
+        var model_options: String?
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let sdk = try storeOptions.connect()
+            try sdk.loadCollection(collection)
+            let model = try sdk.getCollectionMetadata(collection).modelName
+            var number = 0
+            while let text = readLine(strippingNewline: true) {
+                number += 1
+                if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+                let line: Line
+                do {
+                    line = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
+                } catch {
+                    throw LineupError(.invalidArgument, "line \(number): expected {\"identity\": ..., \"feature_vector\": [...]}")
+                }
+                let faceprint = Faceprint(featureVector: line.feature_vector, modelName: line.model_name ?? model,
+                                          modelOptions: line.model_options ?? "")
+                do {
+                    emit(try sdk.enrollFaceprint(faceprint, identity: line.identity, collectionName: collection))
+                } catch let error as LineupError {
+                    throw LineupError(error.code, "line \(number): \(error.message)", errno: error.underlyingErrno)
+                }
+            }
+        }
+    }
 }
 
 struct IdentifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "identify", abstract: "Identify each probe of a .npy array; one JSON line per probe.")
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var readOnly: ReadOnlyFlag
     @Argument var collection: String
-    @Option var probes: String
-    @Option var top: Int = 1
-    @Option var threshold: Float = 0.4
-    func run() throws { try notYetAvailable("identify") }
+    @Option(help: "A .npy float32 or float64 array of probes, shape (P, D).") var probes: String
+    @Option(help: "Candidates per probe.") var top: Int = 1
+    @Option(help: "Similarity threshold.") var threshold: Float = 0.4
+
+
+    func run() throws {
+        try reportingErrors {
+            let matrix = try readMatrix(probes)
+            let sdk = try storeOptions.connect(readOnly: readOnly.readOnly)
+            try sdk.loadCollection(collection)
+            let model = try sdk.getCollectionMetadata(collection).modelName
+            let faceprints = (0..<matrix.rows).map { Faceprint(featureVector: Array(matrix.row($0)), modelName: model) }
+            let results = try sdk.batchIdentifyTopCandidates(faceprints, numCandidates: top, threshold: threshold,
+                                                             collectionName: collection)
+            for (index, candidates) in results.enumerated() {
+                // Keys in the order API.md gives them.
+                let matches = candidates.map {
+                    "{\"uuid\":\"\($0.uuid)\",\"identity\":\(jsonString($0.identity)),\"similarity\":\($0.similarityMeasure),\"match_probability\":\($0.matchProbability)}"
+                }
+                emit("{\"probe\":\(index),\"candidates\":[\(matches.joined(separator: ","))]}")
+            }
+        }
+    }
 }
 
 struct RemoveCommand: ParsableCommand {
@@ -62,47 +204,125 @@ struct RemoveCommand: ParsableCommand {
     @Argument var collection: String
     @Option var uuid: String?
     @Option var identity: String?
-    func run() throws { try notYetAvailable("remove") }
+
+    func validate() throws {
+        guard (uuid == nil) != (identity == nil) else { throw ValidationError("give exactly one of --uuid and --identity") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let sdk = try storeOptions.connect()
+            try sdk.loadCollection(collection)
+            if let uuid {
+                try sdk.removeByUUID(uuid, collectionName: collection)
+                emit("1")
+            } else if let identity {
+                emit("\(try sdk.removeByIdentity(identity, collectionName: collection))")
+            }
+        }
+    }
 }
 
 struct CollectionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "collections", abstract: "List the collections, one name a line.")
     @OptionGroup var storeOptions: StoreOptions
-    func run() throws { try notYetAvailable("collections") }
+
+    func run() throws {
+        try reportingErrors {
+            for name in try storeOptions.connect(readOnly: true).getCollectionNames() { emit(name) }
+        }
+    }
 }
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "A collection's metadata.")
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
-    @Flag var json = false
-    func run() throws { try notYetAvailable("info") }
+    @Flag(help: "As JSON with snake_case keys.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let metadata = try storeOptions.connect(readOnly: true).getCollectionMetadata(collection)
+            if json {
+                emit(try jsonText(metadata))
+            } else {
+                emit("collection:       \(metadata.collectionName)")
+                emit("model:            \(metadata.modelName)")
+                emit("options:          \(metadata.modelOptions)")
+                emit("encrypted:        \(metadata.encrypted)")
+                emit("bytes a vector:   \(metadata.featureVectorSizeBytes)")
+                emit("faceprints:       \(metadata.numFaceprints)")
+                emit("identities:       \(metadata.numIdentities)")
+            }
+        }
+    }
 }
 
 struct IdentitiesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "identities", abstract: "A collection's UUID → identity map.")
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
-    @Flag var json = false
-    func run() throws { try notYetAvailable("identities") }
+    @Flag(help: "As one JSON object.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let map = try storeOptions.connect(readOnly: true).getCollectionIdentities(collection)
+            if json {
+                emit(try jsonText(map))
+            } else {
+                for (uuid, identity) in map.sorted(by: { $0.key < $1.key }) { emit("\(uuid)\t\(identity)") }
+            }
+        }
+    }
 }
 
 struct VerifyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every checksum, tag and cross-reference.")
+    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every checksum, tag and cross-reference; exit 0 when intact.")
     @OptionGroup var storeOptions: StoreOptions
-    func run() throws { try notYetAvailable("verify") }
+
+    func run() throws {
+        let report = StoreInspector.verify(path: storeOptions.store)
+        for note in report.notes { emit("note: \(note)") }
+        for problem in report.problems { emit("damaged: \(problem)") }
+        if report.isIntact {
+            emit("intact")
+        } else {
+            StandardError.write("error: the store is damaged (\(report.problems.count) problems) (corruptStore)\n")
+            throw ExitCode(exitStatus(for: .corruptStore))
+        }
+    }
+}
+
+struct DumpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dump", abstract: "A forensic listing: segments, records, what is live. Read-only.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Flag(help: "List every Faceprint.") var records = false
+
+    func run() throws {
+        try reportingErrors {
+            FileHandle.standardOutput.write(Data(try StoreInspector.dump(path: storeOptions.store, records: records).utf8))
+        }
+    }
 }
 
 struct CompactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "compact", abstract: "Rewrite segments without removed Faceprints.")
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String?
-    func run() throws { try notYetAvailable("compact") }
+    func run() throws {
+        try reportingErrors {
+            throw LineupError(.featureNotSupported, "compaction is not available in this version")
+        }
+    }
 }
 
 struct RekeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rekey", abstract: "Change an encrypted store's passphrase.")
     @OptionGroup var storeOptions: StoreOptions
     @Option(name: .customLong("new-passphrase-file")) var newPassphraseFile: String
-    func run() throws { try notYetAvailable("rekey") }
+    func run() throws {
+        try reportingErrors {
+            throw LineupError(.featureNotSupported, "encrypted stores are not available in this version")
+        }
+    }
 }

@@ -84,7 +84,7 @@ extension SDKTests {
             #expect(try sdk.identifyTopCandidate(faceprint)?.uuid == uuid)
         }
 
-        @Test(arguments: [DatabaseManagementSystem.file, .shared, .postgresql])
+        @Test(arguments: [DatabaseManagementSystem.shared, .postgresql])
         func unsupportedBackendLeavesPreviousConnection(dbms: DatabaseManagementSystem) throws {
             var rng = SeededGenerator(seed: 2)
             let sdk = try freshSDK()
@@ -106,12 +106,12 @@ extension SDKTests {
             #expect(try other.getCollectionNames() == ["people"])
         }
 
-        @Test func unsupportedBackendBeforeAnyConnectionConnectsNothing() {
+        @Test func failedConnectionBeforeAnyConnectionConnectsNothing() {
             ProcessConnection.resetForTesting()
             var options = ConfigurationOptions()
             options.dbms = .file
             let sdk = SDK(options: options)
-            expectError(.featureNotSupported) { try sdk.createDatabaseConnection("/tmp/lineup-test-store") }
+            expectError(.databaseConnectionError) { try sdk.createDatabaseConnection("/nonexistent-lineup-parent/store") }
             #expect(ProcessConnection.connection == nil)
             expectError(.databaseNotConnected) { try sdk.getCollectionNames() }
         }

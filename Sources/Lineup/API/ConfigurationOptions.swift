@@ -46,6 +46,11 @@ public struct ConfigurationOptions: Sendable, Equatable {
     /// Seconds between change checks in `.shared` mode; `nil` means the environment variable
     /// `DB_NOTIFICATION_CHECK_FREQUENCY` (seconds, fractions allowed), else 30.
     public var notificationCheckInterval: Double? = nil
+    /// Open the store without writing a byte (`.file`): no lock, no recovery writes, no new
+    /// files; every change throws `readOnly`. For forensic work on evidence.
+    public var readOnly: Bool = false
+    /// What an acknowledged change survives (`.file`); see ``Durability``.
+    public var durability: Durability = .full
 
     public init() {}
 }

@@ -38,9 +38,26 @@ public final class SDK: Sendable {
         switch options.dbms {
         case .none:
             backend = ProcessConnection.memoryDatabase
-        case .file, .shared:
+        case .file:
+            let fileOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability)
+            if options.encryptionKey != nil {
+                throw LineupError(.featureNotSupported, "encrypted stores are not available in this version")
+            }
+            // One open store per path in a process: connecting again to the store this process
+            // has open, with the same options, reuses it; with other options, closes it first
+            // (its lock would otherwise keep the new connection from writing).
+            if let current = ProcessConnection.connection?.backend as? FileBackend,
+               current.canonicalPath == FileBackend.canonical(connectionString) {
+                if current.options == fileOptions {
+                    backend = current
+                    break
+                }
+                ProcessConnection.disconnect()
+            }
+            backend = try FileBackend(path: connectionString, options: fileOptions)
+        case .shared:
             throw LineupError(.featureNotSupported,
-                              "the on-disk store (.\(options.dbms)) is not available in this version; use .none")
+                              "the shared store (.shared) is not available in this version; use .file or .none")
         case .postgresql:
             throw LineupError(.featureNotSupported,
                               "the PostgreSQL backend is not compiled in; build with the package trait PostgreSQL")
@@ -183,6 +200,16 @@ public final class SDK: Sendable {
     /// probes run in parallel. An empty list gives an empty result.
     public func batchIdentifyTopCandidate(_ faceprints: [Faceprint], threshold: Float = 0.4,
                                           collectionName: String = "") throws -> [Candidate?] {
+        try batchIdentifyTopCandidates(faceprints, numCandidates: 1, threshold: threshold,
+                                       collectionName: collectionName).map { $0.first }
+    }
+
+    /// ``identifyTopCandidates(_:numCandidates:threshold:collectionName:)`` for each probe, in
+    /// order, the probes run in parallel over one snapshot. An empty list gives an empty result.
+    public func batchIdentifyTopCandidates(_ faceprints: [Faceprint], numCandidates: Int,
+                                           threshold: Float = 0.4,
+                                           collectionName: String = "") throws -> [[Candidate]] {
+        try Validation.candidateCount(numCandidates)
         try Validation.threshold(threshold)
         for faceprint in faceprints { try Validation.featureVector(faceprint.featureVector) }
         try Validation.collectionReference(collectionName)
@@ -190,10 +217,10 @@ public final class SDK: Sendable {
         let snapshot = try store.snapshot()
         for faceprint in faceprints { try checkProbe(faceprint, against: store, snapshot: snapshot) }
         guard !faceprints.isEmpty else { return [] }
-        guard snapshot.dimension > 0 else { return faceprints.map { _ in nil } }
+        guard snapshot.dimension > 0 else { return faceprints.map { _ in [] } }
         let probes = faceprints.map { VectorEncoder.normalized($0.featureVector) }
-        let hits = Matcher.searchBatch(snapshot, probes: probes, k: 1, threshold: threshold)
-        return hits.map { $0.first.map { candidate(for: $0, in: snapshot, store: store) } }
+        let hits = Matcher.searchBatch(snapshot, probes: probes, k: numCandidates, threshold: threshold)
+        return hits.map { $0.map { candidate(for: $0, in: snapshot, store: store) } }
     }
 
     /// Up to `numCandidates` Faceprints whose cosine similarity to the probe is at least

@@ -91,6 +91,11 @@ enum ProcessConnection {
         }
     }
 
+    /// Drops the current connection, closing its backend.
+    static func disconnect() {
+        resetForTesting()
+    }
+
     /// Drops the current connection without replacing it (for tests).
     static func resetForTesting() {
         let previous = current.withLock { current in

@@ -142,6 +142,32 @@ final class Gallery: Sendable {
         }
     }
 
+    /// Rows written so far, live or removed.
+    var rowCount: Int {
+        state.withLock { $0.chunks.reduce(0) { $0 + $1.written } }
+    }
+
+    /// The UUIDs of the live Faceprints of `identity`, in enrollment order.
+    func ids(of identity: String) -> [RecordID] {
+        state.withLock { state in
+            (state.rowsByIdentity[identity] ?? []).map { state.chunks[Int($0.chunk)].recordID(at: Int($0.row)) }
+        }
+    }
+
+    /// Every live row, in enrollment order, for sealing into a segment.
+    func liveRows() -> [(chunk: GalleryChunk, row: Int)] {
+        state.withLock { state in
+            var rows: [(chunk: GalleryChunk, row: Int)] = []
+            rows.reserveCapacity(state.rowsByID.count)
+            for (index, chunk) in state.chunks.enumerated() {
+                for row in 0..<chunk.written where !(state.removed[index]?.isRemoved(row) ?? false) {
+                    rows.append((chunk, row))
+                }
+            }
+            return rows
+        }
+    }
+
     /// Whether a live Faceprint has UUID `id`.
     func contains(id: RecordID) -> Bool {
         state.withLock { $0.rowsByID[id] != nil }

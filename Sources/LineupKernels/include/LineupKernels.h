@@ -47,6 +47,12 @@ void scores_f16_serial(const void *rows, size_t row_stride, size_t count, size_t
 void scores_i8_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
                       const float *probe, const float *row_scales, float *scores);
 
+/// CRC32C (Castagnoli, reflected 0x82F63B78, init and final XOR 0xFFFFFFFF), continuing from
+/// `crc` (0 to start). Uses SSE4.2 where present. FORMAT.md, "Checksums".
+uint32_t lineup_crc32c(uint32_t crc, const void *data, size_t length);
+/// The table-driven CRC32C every other implementation is tested against.
+uint32_t lineup_crc32c_serial(uint32_t crc, const void *data, size_t length);
+
 /// IEEE 754 binary16 -> binary32, exact (subnormals, infinities and NaN included).
 float lineup_f16_to_f32(uint16_t half);
 

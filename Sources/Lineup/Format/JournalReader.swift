@@ -1,0 +1,76 @@
+/// Reads a journal file's bytes back into records, deciding what a crash left behind
+/// (FORMAT.md, "Recovery").
+///
+/// Records are read in order while each is valid and carries the next sequence number. The
+/// first one that is not (cut short, failed checksum, wrong number) ends the valid prefix.
+/// What follows decides between a torn tail and damage:
+///
+/// - A crash can tear only the commit group that was being written: its records were never
+///   acknowledged, because acknowledgement waits for the group's fsync. Pages of that group
+///   may reach the disk in any order, so valid records of the same group may follow the tear.
+/// - If, after the first bad record, a valid record marked "last of its group" is followed by
+///   yet another valid record, the damage lies in a group that was complete and acknowledged:
+///   that is corruption, reported as `corruptStore`.
+/// - Otherwise the file is cut back to the valid prefix, silently.
+enum JournalReader {
+    struct Scan {
+        var header: JournalFormat.Header
+        var records: [JournalFormat.Record]
+        /// Bytes of the valid prefix: header and whole valid records.
+        var validLength: Int
+        /// Whether bytes past the valid prefix were found (and will be cut by a writer).
+        var hasTornTail: Bool
+        /// The sequence number the next record must carry.
+        var nextSequence: UInt64
+    }
+
+    static func scan(_ bytes: UnsafeRawBufferPointer, journalNumber: UInt64, storeID: RecordID) throws -> Scan {
+        let header: JournalFormat.Header
+        do {
+            header = try JournalFormat.decodeHeader(bytes)
+        } catch .newerVersion {
+            throw LineupError(.unsupportedFormatVersion, "the journal was written by a newer version of Lineup")
+        } catch {
+            throw LineupError(.corruptStore, "the journal header is damaged")
+        }
+        guard header.journalNumber == journalNumber, header.storeID == storeID else {
+            throw LineupError(.corruptStore, "the journal belongs to another store or generation")
+        }
+        var records: [JournalFormat.Record] = []
+        var offset = FormatConstants.journalHeaderSize
+        var expected = header.firstSequence
+        while offset < bytes.count {
+            guard case .record(let record, let next) = JournalFormat.decodeRecord(bytes, at: offset, journalNumber: journalNumber),
+                  record.sequence == expected else { break }
+            records.append(record)
+            expected += 1
+            offset = next
+        }
+        if offset < bytes.count {
+            try checkTail(bytes, from: offset, journalNumber: journalNumber, after: expected)
+        }
+        return Scan(header: header, records: records, validLength: offset,
+                    hasTornTail: offset < bytes.count, nextSequence: expected)
+    }
+
+    /// Throws `corruptStore` when the bytes from `start` hold a complete, acknowledged group
+    /// after the damage (see the type's documentation).
+    private static func checkTail(_ bytes: UnsafeRawBufferPointer, from start: Int, journalNumber: UInt64,
+                                  after expected: UInt64) throws {
+        var sawCommit = false
+        var offset = start + FormatConstants.recordAlignment
+        while offset + FormatConstants.recordHeaderSize <= bytes.count {
+            if case .record(let record, let next) = JournalFormat.decodeRecord(bytes, at: offset, journalNumber: journalNumber),
+               record.sequence >= expected {
+                if sawCommit {
+                    throw LineupError(.corruptStore,
+                                      "the journal is damaged at byte \(start), before records that were acknowledged")
+                }
+                sawCommit = record.isCommit
+                offset = next
+            } else {
+                offset += FormatConstants.recordAlignment
+            }
+        }
+    }
+}

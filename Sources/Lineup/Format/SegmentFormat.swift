@@ -1,0 +1,179 @@
+import CLZ4
+
+/// A segment file's header (FORMAT.md, "Segment files"): what the file holds and where.
+///
+///       0  8    magic "LNUPSEGM"
+///       8  u16  format version
+///      10  u8   encoding (0 float32, 1 float16, 2 int8)
+///      11  u8   zero
+///      12  u32  dimension
+///      16  u64  segment number (as in the file name)
+///      24  u32  collection id
+///      28  u32  row count
+///      32  u64  row stride (bytes; a multiple of 64)
+///      40  16   store id
+///      56  u64  file size
+///      64  7 × 24 section table: u64 offset, u64 length, u32 CRC32C of the section, u32 zero
+///     232  20   zero
+///     252  u32  CRC32C of bytes 0 ..< 252
+struct SegmentHeader: Equatable {
+    /// The sections, in file order.
+    enum Section: Int, CaseIterable {
+        case vectors, scales, uuids, uuidOrder, identityIndex, identityBlocks, identityData
+    }
+
+    struct SectionEntry: Equatable {
+        var offset: Int
+        var length: Int
+        var checksum: UInt32
+    }
+
+    var encoding: VectorCompression
+    var dimension: Int
+    var segmentNumber: UInt64
+    var collectionID: UInt32
+    var rowCount: Int
+    var rowStride: Int
+    var storeID: RecordID
+    var fileSize: Int
+    var sections: [SectionEntry]
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: FormatConstants.segmentHeaderSize)
+        writer.raw(FormatConstants.segmentMagic)
+        writer.u16(FormatConstants.formatVersion)
+        writer.u8(encoding.formatCode)
+        writer.u8(0)
+        writer.u32(UInt32(dimension))
+        writer.u64(segmentNumber)
+        writer.u32(collectionID)
+        writer.u32(UInt32(rowCount))
+        writer.u64(UInt64(rowStride))
+        writer.recordID(storeID)
+        writer.u64(UInt64(fileSize))
+        for section in sections {
+            writer.u64(UInt64(section.offset))
+            writer.u64(UInt64(section.length))
+            writer.u32(section.checksum)
+            writer.u32(0)
+        }
+        writer.zeros(FormatConstants.segmentHeaderSize - 4 - writer.count)
+        writer.u32(Checksum.crc32c(writer.bytes))
+        return writer.bytes
+    }
+
+    /// Decodes and checks the header: checksum, magic, version, and that every section lies
+    /// inside the file where the format puts it, with the length the row count implies.
+    static func decode(_ bytes: UnsafeRawBufferPointer, fileSize: Int) throws -> SegmentHeader {
+        let damaged = LineupError(.corruptStore, "a segment header is damaged")
+        guard bytes.count >= FormatConstants.segmentHeaderSize,
+              Array(bytes[0..<8]) == FormatConstants.segmentMagic else { throw damaged }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 252, as: UInt32.self))
+        guard Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<252])) == stored else { throw damaged }
+        do {
+            var reader = ByteReader(bytes, offset: 8)
+            let version = try reader.u16()
+            guard version <= FormatConstants.formatVersion else {
+                throw LineupError(.unsupportedFormatVersion, "a segment was written by a newer version of Lineup")
+            }
+            guard version >= 1, let encoding = VectorCompression(formatCode: try reader.u8()),
+                  try reader.u8() == 0 else { throw damaged }
+            var header = SegmentHeader(
+                encoding: encoding, dimension: Int(try reader.u32()), segmentNumber: try reader.u64(),
+                collectionID: try reader.u32(), rowCount: Int(try reader.u32()),
+                rowStride: Int(clamping: try reader.u64()), storeID: try reader.recordID(),
+                fileSize: Int(clamping: try reader.u64()), sections: [])
+            for _ in Section.allCases {
+                let offset = Int(clamping: try reader.u64())
+                let length = Int(clamping: try reader.u64())
+                let checksum = try reader.u32()
+                guard try reader.u32() == 0 else { throw damaged }
+                header.sections.append(SectionEntry(offset: offset, length: length, checksum: checksum))
+            }
+            guard header.fileSize == fileSize, header.rowCount > 0,
+                  header.dimension > 0, header.dimension <= Validation.maximumDimension,
+                  header.rowStride == Lineup.rowStride(dimension: header.dimension, encoding: encoding) else { throw damaged }
+            let rows = header.rowCount
+            let expectedLengths: [Section: Int] = [
+                .vectors: rows * header.rowStride,
+                .scales: encoding == .int8 ? rows * 4 : 0,
+                .uuids: rows * 16,
+                .uuidOrder: rows * 4,
+                .identityIndex: rows * 12,
+                .identityBlocks: (rows + FormatConstants.identityBlockRows - 1) / FormatConstants.identityBlockRows * 16,
+            ]
+            var end = FormatConstants.segmentHeaderSize
+            for section in Section.allCases {
+                let entry = header.sections[section.rawValue]
+                guard entry.offset == alignedOffset(end), entry.length >= 0,
+                      entry.offset <= fileSize, entry.length <= fileSize - entry.offset,
+                      expectedLengths[section].map({ $0 == entry.length }) ?? true else { throw damaged }
+                end = entry.offset + entry.length
+            }
+            guard end == fileSize else { throw damaged }
+            return header
+        } catch let error as LineupError {
+            throw error
+        } catch {
+            throw damaged
+        }
+    }
+
+    static func alignedOffset(_ offset: Int) -> Int {
+        (offset + FormatConstants.sectionAlignment - 1) / FormatConstants.sectionAlignment * FormatConstants.sectionAlignment
+    }
+}
+
+/// LZ4 block compression through liblz4, for identity blocks.
+enum LZ4 {
+    static func compress(_ input: [UInt8]) -> [UInt8] {
+        let bound = Int(LZ4_compressBound(Int32(input.count)))
+        var output = [UInt8](repeating: 0, count: max(bound, 1))
+        let written = input.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes { destination in
+                LZ4_compress_default(source.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                     destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                     Int32(input.count), Int32(destination.count))
+            }
+        }
+        precondition(written > 0 || input.isEmpty, "LZ4 compression into a bound-sized buffer cannot fail")
+        output.removeSubrange(Int(written)...)
+        return output
+    }
+
+    /// Decompresses a block that must expand to exactly `rawLength` bytes; `nil` otherwise.
+    static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) -> [UInt8]? {
+        guard rawLength >= 0, rawLength <= 64 << 20 else { return nil }
+        var output = [UInt8](repeating: 0, count: rawLength)
+        if rawLength == 0 { return input.isEmpty ? output : nil }
+        let produced = output.withUnsafeMutableBytes { destination in
+            LZ4_decompress_safe(input.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                Int32(input.count), Int32(rawLength))
+        }
+        return produced == Int32(rawLength) ? output : nil
+    }
+}
+
+/// A decoded identity block: the identities of up to 256 consecutive rows.
+/// Raw form: for each row, u16 length and that many bytes of UTF-8.
+enum IdentityBlock {
+    static func encode(_ identities: some Collection<String>) -> [UInt8] {
+        var writer = ByteWriter()
+        for identity in identities { writer.string16(identity) }
+        return writer.bytes
+    }
+
+    static func decode(_ raw: [UInt8], rows: Int) -> [String]? {
+        raw.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            var result: [String] = []
+            result.reserveCapacity(rows)
+            for _ in 0..<rows {
+                guard let identity = try? reader.string16(), !identity.isEmpty else { return nil }
+                result.append(identity)
+            }
+            return reader.remaining == 0 ? result : nil
+        }
+    }
+}

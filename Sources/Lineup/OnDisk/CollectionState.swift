@@ -1,0 +1,175 @@
+import Synchronization
+
+/// The in-memory state of one collection of an on-disk store: its sealed segments (mapped),
+/// their deletion bitmaps, and the tail of enrollments not yet sealed (a ``Gallery``).
+///
+/// Mutations come only from the store's commit leader, in sequence order. ``snapshot()`` may
+/// be called from any thread and waits only for the short in-memory update of an apply.
+final class CollectionState: Sendable {
+    let id: UInt32
+    let name: String
+    let settings: CollectionSettings
+
+    private struct Inner {
+        var dimension: Int
+        var segments: [Segment]
+        var removed: [DeletionBitmap?]
+        var tail: Gallery
+        var isDropped = false
+    }
+
+    private let inner: Mutex<Inner>
+
+    /// Guarded by the store's commit lock: the dimension fixed by the first accepted enrollment
+    /// (possibly not yet applied) and the UUIDs with a removal in flight.
+    nonisolated(unsafe) var reservedDimension: Int
+    nonisolated(unsafe) var pendingRemovals: Set<RecordID> = []
+
+    init(id: UInt32, name: String, settings: CollectionSettings, dimension: Int,
+         segments: [Segment], removed: [DeletionBitmap?]) {
+        self.id = id
+        self.name = name
+        self.settings = settings
+        self.reservedDimension = dimension
+        inner = Mutex(Inner(dimension: dimension, segments: segments, removed: removed,
+                            tail: Gallery(settings: settings, dimension: dimension)))
+    }
+
+    var isDropped: Bool { inner.withLock { $0.isDropped } }
+
+    var dimension: Int { inner.withLock { $0.dimension } }
+
+    func drop() { inner.withLock { $0.isDropped = true } }
+
+    /// Where a live Faceprint is.
+    enum Location: Equatable {
+        case tail
+        case segment(index: Int, row: Int)
+    }
+
+    func locate(_ id: RecordID) -> Location? {
+        inner.withLock { inner in
+            if inner.tail.contains(id: id) { return .tail }
+            for (index, segment) in inner.segments.enumerated() {
+                if let row = segment.row(of: id), !(inner.removed[index]?.isRemoved(row) ?? false) {
+                    return .segment(index: index, row: row)
+                }
+            }
+            return nil
+        }
+    }
+
+    /// The UUIDs of every live Faceprint of `identity`.
+    func liveIDs(of identity: String) -> [RecordID] {
+        inner.withLock { inner in
+            var ids: [RecordID] = []
+            for (index, segment) in inner.segments.enumerated() {
+                for row in segment.rows(of: identity) where !(inner.removed[index]?.isRemoved(row) ?? false) {
+                    ids.append(segment.recordID(at: row))
+                }
+            }
+            ids.append(contentsOf: inner.tail.ids(of: identity))
+            return ids
+        }
+    }
+
+    // MARK: Applying records (commit leader or replay only)
+
+    func applyEnroll(_ batch: [PreparedEnrollment]) throws {
+        try inner.withLock { inner in
+            try inner.tail.append(batch)
+            inner.dimension = inner.tail.dimension
+        }
+    }
+
+    /// Removes the live ones among `ids`; returns how many were live.
+    @discardableResult
+    func applyRemove(_ ids: [RecordID]) -> Int {
+        inner.withLock { inner in
+            var count = 0
+            var rowsBySegment: [Int: [Int]] = [:]
+            for id in ids {
+                if (try? inner.tail.remove(id: id)) != nil {
+                    count += 1
+                    continue
+                }
+                for (index, segment) in inner.segments.enumerated() {
+                    if let row = segment.row(of: id), !(inner.removed[index]?.isRemoved(row) ?? false),
+                       !(rowsBySegment[index]?.contains(row) ?? false) {
+                        rowsBySegment[index, default: []].append(row)
+                        count += 1
+                        break
+                    }
+                }
+            }
+            for (index, rows) in rowsBySegment {
+                let capacity = inner.segments[index].rowCount
+                inner.removed[index] = (inner.removed[index] ?? DeletionBitmap(rows: capacity)).removing(rows, capacity: capacity)
+            }
+            return count
+        }
+    }
+
+    // MARK: Checkpoint
+
+    /// The tail as it stands, for sealing (the commit leader holds off every writer).
+    var tail: Gallery { inner.withLock { $0.tail } }
+
+    /// Replaces the sealed tail by its segment, in one step that snapshots see whole.
+    func installSegment(_ segment: Segment?) {
+        inner.withLock { inner in
+            if let segment {
+                inner.segments.append(segment)
+                inner.removed.append(nil)
+            }
+            inner.tail = Gallery(settings: settings, dimension: inner.dimension)
+        }
+    }
+
+    /// The manifest entries of the sealed segments, with their removed rows as of now.
+    func removedRows() -> [[UInt32]] {
+        inner.withLock { inner in
+            inner.segments.indices.map { index in
+                guard let bitmap = inner.removed[index] else { return [] }
+                return (0..<inner.segments[index].rowCount).filter { bitmap.isRemoved($0) }.map { UInt32($0) }
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    func snapshot() -> CollectionSnapshot {
+        inner.withLock { inner in
+            var blocks: [VectorBlock] = []
+            for (index, segment) in inner.segments.enumerated() {
+                let header = segment.header
+                blocks.append(VectorBlock(source: segment, encoding: header.encoding, dimension: header.dimension,
+                                          stride: header.rowStride, count: header.rowCount,
+                                          removed: inner.removed[index]))
+            }
+            let tail = inner.tail.snapshot()
+            blocks.append(contentsOf: tail.blocks)
+            return CollectionSnapshot(dimension: inner.dimension, encoding: settings.compression, blocks: blocks)
+        }
+    }
+
+    /// UUID → identity of every live Faceprint, and the number of distinct identities.
+    func liveRecords() -> (identities: [String: String], faceprints: Int, distinctIdentities: Int) {
+        let (segments, removed, tail) = inner.withLock { ($0.segments, $0.removed, $0.tail) }
+        var map = tail.identities()
+        for (index, segment) in segments.enumerated() {
+            segment.forEachRecord { row, id, identity in
+                if !(removed[index]?.isRemoved(row) ?? false) { map[id.string] = identity }
+            }
+        }
+        return (map, map.count, Set(map.values).count)
+    }
+
+    func metadata(encrypted: Bool) -> CollectionMetadata {
+        let records = liveRecords()
+        return CollectionMetadata(collectionName: name, encrypted: encrypted,
+                                  featureVectorSizeBytes: dimension * settings.compression.bytesPerDimension,
+                                  modelName: settings.modelName, modelOptions: settings.modelOptionsJSON,
+                                  numFaceprints: records.faceprints, numIdentities: records.distinctIdentities)
+    }
+}

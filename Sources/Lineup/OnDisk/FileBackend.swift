@@ -1,0 +1,144 @@
+import Foundation
+import Synchronization
+
+/// The on-disk backend (`DatabaseManagementSystem.file`): a ``Store`` behind the storage
+/// protocol, with the seed's SQLite semantics. The process that opens the store first writes
+/// it; another process reads it and sees the writer's changes each time it loads a collection.
+final class FileBackend: StorageBackend {
+    let store: Store
+    /// The store's path with symbolic links resolved, to recognise the same store twice.
+    let canonicalPath: String
+    let options: FileBackendOptions
+
+    struct FileBackendOptions: Equatable, Sendable {
+        var readOnly: Bool
+        var durability: Durability
+    }
+
+    init(path: String, options: FileBackendOptions, fileSystem: any FileSystem = PosixFileSystem.shared) throws {
+        guard !path.isEmpty, !path.utf8.contains(0) else {
+            throw LineupError(.databaseConnectionError, "the store path is empty or malformed")
+        }
+        self.options = options
+        do {
+            store = try Store(path: path, fileSystem: fileSystem, readOnly: options.readOnly, durability: options.durability)
+        } catch let error as LineupError where error.code == .ioError {
+            throw LineupError(.databaseConnectionError, "cannot open the store at \(path): \(error.message)", errno: error.underlyingErrno)
+        }
+        canonicalPath = FileBackend.canonical(path)
+    }
+
+    static func canonical(_ path: String) -> String {
+        URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+    }
+
+    var isEncrypted: Bool { false }
+
+    func collectionNames() throws -> [String] {
+        try store.refresh()
+        return store.collectionNames()
+    }
+
+    func collectionExists(_ name: String) throws -> Bool {
+        store.collectionNames().contains(name)
+    }
+
+    func createCollection(_ name: String, settings: CollectionSettings) throws {
+        try store.createCollection(name, settings: settings)
+    }
+
+    func deleteCollection(_ name: String) throws {
+        try store.deleteCollection(name)
+    }
+
+    func loadCollection(_ name: String) throws -> any CollectionStore {
+        try store.refresh()
+        return FileCollection(store: store, state: try store.collection(name))
+    }
+
+    func metadata(of name: String) throws -> CollectionMetadata {
+        try store.refresh()
+        return try store.collection(name).metadata(encrypted: false)
+    }
+
+    func identities(of name: String) throws -> [String: String] {
+        try store.refresh()
+        return try store.collection(name).liveRecords().identities
+    }
+
+    func close() {
+        store.close()
+    }
+}
+
+/// A loaded collection of an on-disk store.
+final class FileCollection: CollectionStore {
+    let store: Store
+    let state: CollectionState
+
+    init(store: Store, state: CollectionState) {
+        self.store = store
+        self.state = state
+    }
+
+    var name: String { state.name }
+    var settings: CollectionSettings { state.settings }
+
+    func enroll(_ batch: [PreparedEnrollment]) throws {
+        guard let first = batch.first else { return }
+        let state = self.state
+        _ = try store.commit(collection: state, type: .enroll) {
+            let dimension = state.reservedDimension == 0 ? first.dimension : state.reservedDimension
+            for entry in batch where entry.dimension != dimension {
+                throw LineupError(.enrollmentError,
+                                  "the Faceprint has \(entry.dimension) dimensions; the collection holds \(dimension)-dimensional vectors")
+            }
+            state.reservedDimension = dimension
+            let payload = JournalFormat.encodeEnrollments(batch.map {
+                .init(id: $0.id, identity: $0.identity, dimension: $0.dimension, vector: $0.vector)
+            })
+            return (payload, {
+                (try? state.applyEnroll(batch)) == nil ? 0 : batch.count
+            })
+        }
+    }
+
+    func remove(id: RecordID) throws {
+        _ = try remove(ids: { [state] in
+            guard !state.pendingRemovals.contains(id), state.locate(id) != nil else {
+                throw LineupError(.noRecordFound, "no Faceprint has UUID \(id.string)")
+            }
+            return [id]
+        })
+    }
+
+    func remove(identity: String) throws -> Int {
+        try remove(ids: { [state] in
+            let ids = state.liveIDs(of: identity).filter { !state.pendingRemovals.contains($0) }
+            guard !ids.isEmpty else { throw LineupError(.noRecordFound, "no Faceprint has that identity") }
+            return ids
+        })
+    }
+
+    private func remove(ids find: @escaping () throws -> [RecordID]) throws -> Int {
+        let state = self.state
+        return try store.commit(collection: state, type: .remove) {
+            let ids = try find()
+            state.pendingRemovals.formUnion(ids)
+            return (JournalFormat.encodeRemovals(ids), {
+                let count = state.applyRemove(ids)
+                state.pendingRemovals.subtract(ids)
+                return count
+            })
+        }
+    }
+
+    func snapshot() throws -> CollectionSnapshot {
+        guard !state.isDropped else { throw LineupError.noCollection(name) }
+        return state.snapshot()
+    }
+
+    func metadata() throws -> CollectionMetadata { state.metadata(encrypted: false) }
+
+    func identities() throws -> [String: String] { state.liveRecords().identities }
+}

@@ -1,0 +1,170 @@
+/// A sealed segment file, mapped read-only: a block of vectors the matcher scans in place, and
+/// the tables that find a row by UUID or identity without a heap object per row.
+///
+/// Opening checks the header, every section's CRC32C and every identity block, so a damaged
+/// file is `corruptStore` at open and never a wrong answer later. Immutable and thread-safe;
+/// the mapping lives as long as any snapshot holds the segment.
+final class Segment: VectorBlockSource, @unchecked Sendable {
+    let header: SegmentHeader
+    private let region: MappedRegion
+
+    var rowCount: Int { header.rowCount }
+
+    /// Opens and checks `path`, which the manifest says is segment `number` of collection
+    /// `collectionID`, of `fileSize` bytes.
+    init(fileSystem: any FileSystem, path: String, number: UInt64, collectionID: UInt32,
+         fileSize: UInt64, storeID: RecordID) throws {
+        let descriptor: Int32
+        do {
+            descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
+        } catch let error as LineupError {
+            throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) is missing or unreadable: \(error.message)")
+        }
+        defer { fileSystem.close(descriptor) }
+        let size = try fileSystem.size(descriptor)
+        guard UInt64(size) == fileSize, size >= FormatConstants.segmentHeaderSize else {
+            throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) has \(size) bytes; the manifest says \(fileSize)")
+        }
+        region = try fileSystem.map(descriptor, length: size)
+        header = try region.withUnsafeBytes { try SegmentHeader.decode($0, fileSize: size) }
+        guard header.segmentNumber == number, header.collectionID == collectionID, header.storeID == storeID else {
+            throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) belongs elsewhere")
+        }
+        try verify()
+    }
+
+    /// Checks every section's checksum and that the tables are consistent.
+    private func verify() throws {
+        let damaged = LineupError(.corruptStore, "segment \(FormatConstants.segmentName(header.segmentNumber)) is damaged")
+        try region.withUnsafeBytes { bytes in
+            for entry in header.sections {
+                let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
+                guard Checksum.crc32c(section) == entry.checksum else { throw damaged }
+            }
+        }
+        // The UUID order must be a permutation sorted by UUID; identity blocks must decode.
+        var seen = [Bool](repeating: false, count: rowCount)
+        var previous: RecordID?
+        for position in 0..<rowCount {
+            let row = Int(u32(section: .uuidOrder, at: position * 4))
+            guard row < rowCount, !seen[row] else { throw damaged }
+            seen[row] = true
+            let id = recordID(at: row)
+            if let previous, !(previous < id) { throw damaged }
+            previous = id
+        }
+        for position in 0..<rowCount {
+            let row = Int(u32(section: .identityIndex, at: position * 12 + 8))
+            guard row < rowCount else { throw damaged }
+        }
+        for block in 0..<blockCount {
+            guard identityBlock(block) != nil else { throw damaged }
+        }
+    }
+
+    // MARK: VectorBlockSource
+
+    func withUnsafeVectors<R>(_ body: (UnsafeRawPointer, UnsafePointer<Float>?) throws -> R) rethrows -> R {
+        let vectors = region.address(header.sections[SegmentHeader.Section.vectors.rawValue].offset)
+        var scales: UnsafePointer<Float>?
+        if header.encoding == .int8 {
+            scales = region.address(header.sections[SegmentHeader.Section.scales.rawValue].offset)
+                .bindMemory(to: Float.self, capacity: rowCount)
+        }
+        return try body(vectors, scales)
+    }
+
+    func recordID(at row: Int) -> RecordID {
+        region.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes, offset: header.sections[SegmentHeader.Section.uuids.rawValue].offset + row * 16)
+            return try! reader.recordID()   // bounds checked at open
+        }
+    }
+
+    func identity(at row: Int) -> String {
+        identityBlock(row / FormatConstants.identityBlockRows)![row % FormatConstants.identityBlockRows]
+    }
+
+    // MARK: Lookups
+
+    /// The row holding `id`, by binary search of the UUID order table.
+    func row(of id: RecordID) -> Int? {
+        var low = 0, high = rowCount
+        while low < high {
+            let middle = (low + high) / 2
+            let row = Int(u32(section: .uuidOrder, at: middle * 4))
+            let candidate = recordID(at: row)
+            if candidate == id { return row }
+            if candidate < id { low = middle + 1 } else { high = middle }
+        }
+        return nil
+    }
+
+    /// Every row enrolled under `identity`, ascending.
+    func rows(of identity: String) -> [Int] {
+        let hash = identityHash(identity)
+        var low = 0, high = rowCount
+        while low < high {
+            let middle = (low + high) / 2
+            if u64(section: .identityIndex, at: middle * 12) < hash { low = middle + 1 } else { high = middle }
+        }
+        var rows: [Int] = []
+        var position = low
+        while position < rowCount && u64(section: .identityIndex, at: position * 12) == hash {
+            let row = Int(u32(section: .identityIndex, at: position * 12 + 8))
+            if self.identity(at: row) == identity { rows.append(row) }
+            position += 1
+        }
+        return rows.sorted()
+    }
+
+    /// Calls `body` with each row's UUID and identity, in row order.
+    func forEachRecord(_ body: (Int, RecordID, String) -> Void) {
+        for block in 0..<blockCount {
+            let identities = identityBlock(block)!
+            for (index, identity) in identities.enumerated() {
+                let row = block * FormatConstants.identityBlockRows + index
+                body(row, recordID(at: row), identity)
+            }
+        }
+    }
+
+    /// The stored bytes of one row (inspection and tests).
+    func storedVector(at row: Int) -> [UInt8] {
+        region.withUnsafeBytes { bytes in
+            let start = header.sections[SegmentHeader.Section.vectors.rawValue].offset + row * header.rowStride
+            return Array(bytes[start..<(start + header.dimension * header.encoding.bytesPerDimension)])
+        }
+    }
+
+    // MARK: Internals
+
+    private var blockCount: Int { (rowCount + FormatConstants.identityBlockRows - 1) / FormatConstants.identityBlockRows }
+
+    private func identityBlock(_ block: Int) -> [String]? {
+        region.withUnsafeBytes { bytes -> [String]? in
+            let table = header.sections[SegmentHeader.Section.identityBlocks.rawValue]
+            let data = header.sections[SegmentHeader.Section.identityData.rawValue]
+            var reader = ByteReader(bytes, offset: table.offset + block * 16)
+            guard let offset = try? reader.u64(), let compressed = try? reader.u32(), let raw = try? reader.u32(),
+                  offset <= UInt64(data.length), UInt64(compressed) <= UInt64(data.length) - offset else { return nil }
+            let start = data.offset + Int(offset)
+            let rows = min(FormatConstants.identityBlockRows, rowCount - block * FormatConstants.identityBlockRows)
+            guard let decoded = LZ4.decompress(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(compressed))]),
+                                               rawLength: Int(raw)) else { return nil }
+            return IdentityBlock.decode(decoded, rows: rows)
+        }
+    }
+
+    private func u32(section: SegmentHeader.Section, at offset: Int) -> UInt32 {
+        region.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: header.sections[section.rawValue].offset + offset, as: UInt32.self))
+        }
+    }
+
+    private func u64(section: SegmentHeader.Section, at offset: Int) -> UInt64 {
+        region.withUnsafeBytes {
+            UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: header.sections[section.rawValue].offset + offset, as: UInt64.self))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+/// Writes one immutable segment file (FORMAT.md, "Segment files") from rows held in memory,
+/// durably: a temporary name, fsync, rename, fsync of the directory. The new file becomes part
+/// of the store only when a manifest names it; until then a crash leaves an orphan that the
+/// next writer's open deletes.
+struct SegmentWriter {
+    /// One row to write.
+    struct Row {
+        var id: RecordID
+        var identity: String
+        /// The stored vector, `dimension × bytes-a-dimension` bytes.
+        var vector: UnsafeRawBufferPointer
+        var scale: Float
+    }
+
+    let fileSystem: any FileSystem
+    let directory: String
+    let storeID: RecordID
+
+    /// Writes segment `number` holding `count` rows that `row` returns in order, and returns
+    /// its file size.
+    func write(number: UInt64, collectionID: UInt32, encoding: VectorCompression, dimension: Int,
+               count: Int, row: (Int) -> Row) throws -> UInt64 {
+        precondition(count > 0 && count <= Int(UInt32.max))
+        let stride = rowStride(dimension: dimension, encoding: encoding)
+        let vectorBytes = dimension * encoding.bytesPerDimension
+        typealias Section = SegmentHeader.Section
+
+        // The small sections, built in memory; the vectors stream to the file.
+        var scales = ByteWriter(capacity: encoding == .int8 ? count * 4 : 0)
+        var uuids = ByteWriter(capacity: count * 16)
+        var ids: [RecordID] = []
+        ids.reserveCapacity(count)
+        var hashes: [(hash: UInt64, row: UInt32)] = []
+        hashes.reserveCapacity(count)
+        var blockTable = ByteWriter()
+        var identityData = ByteWriter()
+        var blockIdentities: [String] = []
+        func flushIdentityBlock() {
+            let raw = IdentityBlock.encode(blockIdentities)
+            let compressed = LZ4.compress(raw)
+            blockTable.u64(UInt64(identityData.count))
+            blockTable.u32(UInt32(compressed.count))
+            blockTable.u32(UInt32(raw.count))
+            identityData.raw(compressed)
+            blockIdentities.removeAll(keepingCapacity: true)
+        }
+
+        let finalPath = directory + "/" + FormatConstants.segmentName(number)
+        let temporaryPath = finalPath + FormatConstants.segmentTemporarySuffix
+        try? fileSystem.unlink(temporaryPath)
+        let descriptor = try fileSystem.open(temporaryPath, writable: true, create: true, exclusive: true)
+        var closed = false
+        defer { if !closed { fileSystem.close(descriptor); try? fileSystem.unlink(temporaryPath) } }
+
+        // Vectors: rows padded to the stride, written in batches of about 4 MiB.
+        var offset = FormatConstants.segmentHeaderSize
+        var vectorCRC: UInt32 = 0
+        let batchRows = max(1, (4 << 20) / stride)
+        var batch = [UInt8](repeating: 0, count: batchRows * stride)
+        var rowIndex = 0
+        while rowIndex < count {
+            let rowsNow = min(batchRows, count - rowIndex)
+            try batch.withUnsafeMutableBytes { buffer in
+                for index in 0..<rowsNow {
+                    let item = row(rowIndex + index)
+                    precondition(item.vector.count == vectorBytes)
+                    let start = index * stride
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + vectorBytes)]).copyMemory(from: item.vector)
+                    if stride > vectorBytes {
+                        buffer[(start + vectorBytes)..<(start + stride)].initializeMemory(as: UInt8.self, repeating: 0)
+                    }
+                    if encoding == .int8 { scales.f32(item.scale) }
+                    uuids.recordID(item.id)
+                    ids.append(item.id)
+                    hashes.append((identityHash(item.identity), UInt32(rowIndex + index)))
+                    blockIdentities.append(item.identity)
+                    if blockIdentities.count == FormatConstants.identityBlockRows { flushIdentityBlock() }
+                }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<(rowsNow * stride)])
+                vectorCRC = Checksum.crc32c(chunk, seed: vectorCRC)
+                try fileSystem.write(descriptor, chunk, at: offset)
+            }
+            offset += rowsNow * stride
+            rowIndex += rowsNow
+        }
+        if !blockIdentities.isEmpty { flushIdentityBlock() }
+
+        var uuidOrder = ByteWriter(capacity: count * 4)
+        for row in (0..<count).sorted(by: { ids[$0] < ids[$1] }) { uuidOrder.u32(UInt32(row)) }
+        var identityIndex = ByteWriter(capacity: count * 12)
+        for entry in hashes.sorted(by: { ($0.hash, $0.row) < ($1.hash, $1.row) }) {
+            identityIndex.u64(entry.hash)
+            identityIndex.u32(entry.row)
+        }
+
+        var sections = [SegmentHeader.SectionEntry(offset: FormatConstants.segmentHeaderSize,
+                                                   length: count * stride, checksum: vectorCRC)]
+        for bytes in [scales.bytes, uuids.bytes, uuidOrder.bytes, identityIndex.bytes, blockTable.bytes, identityData.bytes] {
+            let start = SegmentHeader.alignedOffset(offset)
+            if start > offset {
+                try [UInt8](repeating: 0, count: start - offset).withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+            }
+            try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: start) }
+            sections.append(.init(offset: start, length: bytes.count, checksum: Checksum.crc32c(bytes)))
+            offset = start + bytes.count
+        }
+        assert(sections.count == Section.allCases.count)
+        let header = SegmentHeader(encoding: encoding, dimension: dimension, segmentNumber: number,
+                                   collectionID: collectionID, rowCount: count, rowStride: stride,
+                                   storeID: storeID, fileSize: offset, sections: sections)
+        try header.encoded().withUnsafeBytes { try fileSystem.write(descriptor, $0, at: 0) }
+        try fileSystem.sync(descriptor)
+        fileSystem.close(descriptor)
+        closed = true
+        try fileSystem.rename(temporaryPath, to: finalPath)
+        try fileSystem.syncDirectory(directory)
+        return UInt64(offset)
+    }
+}

@@ -1,0 +1,543 @@
+import Foundation
+import Synchronization
+
+/// How far an acknowledged change survives (FORMAT.md, "Durability").
+public enum Durability: Sendable, Equatable {
+    /// Every commit group is fsynced before any of its calls returns: an acknowledged change
+    /// survives a process crash and a power loss. The default.
+    case full
+    /// Commit groups are written to the journal but not fsynced: an acknowledged change
+    /// survives a crash of the process (the kernel holds the written pages), not a power loss
+    /// or a kernel crash, which may lose the most recent changes (never corrupt older ones).
+    case processCrash
+}
+
+/// An on-disk store: a directory with a manifest, one write-ahead journal and immutable
+/// segment files (FORMAT.md). One instance per open store in a process.
+///
+/// **Writes** go through group commit: callers append records to a pending list under the
+/// commit lock; one of them (the leader) writes every pending record with one `pwrite`, makes
+/// them durable with one `fsync`, applies them to memory in sequence order, and wakes the
+/// others. Nothing returns before its record is durable. A failed write or fsync turns the
+/// store read-only for good (`readOnly`): the fsync is never retried, since the kernel may
+/// have dropped the pages it failed to write.
+///
+/// **Checkpoint.** When a collection's tail passes ``sealRows`` rows, or the journal passes
+/// ``journalLimit`` bytes, the leader seals each tail into a segment file, starts a new
+/// journal, publishes both in a new manifest (atomic replace) and deletes the old journal.
+///
+/// **Locking.** A writer holds an exclusive `flock` on `LOCK` for as long as it is open.
+/// Another process opening the store meanwhile gets a read-only view (writes throw
+/// `storeLocked`), refreshed each time it loads a collection.
+final class Store: @unchecked Sendable {
+    let path: String
+    let fileSystem: any FileSystem
+    let durability: Durability
+    /// Opened read-only on request: never writes, creates, truncates or deletes a byte.
+    let isReadOnlyRequested: Bool
+
+    static let defaultSealRows = 65_536
+    static let defaultJournalLimit = 64 << 20
+    let sealRows: Int
+    let journalLimit: Int
+
+    private let condition = NSCondition()
+    // Everything below is guarded by `condition`.
+    private var lockDescriptor: Int32?
+    private var journalDescriptor: Int32?
+    private var manifest: Manifest
+    private var journalLength = 0
+    private var nextSequence: UInt64 = 1
+    private var pending: [PendingRecord] = []
+    private var leaderActive = false
+    private var failure: LineupError?
+    private var closed = false
+    private var collections: [String: CollectionState] = [:]
+
+    final class PendingRecord {
+        let record: JournalFormat.Record
+        let apply: () -> Int
+        var result: Result<Int, LineupError>?
+
+        init(record: JournalFormat.Record, apply: @escaping () -> Int) {
+            self.record = record
+            self.apply = apply
+        }
+    }
+
+    /// Whether this process may write (it holds the store's lock).
+    var isWriter: Bool { condition.withLock { lockDescriptor != nil } }
+
+    /// Opens the store at `path`, creating it when missing (its parent directory must exist),
+    /// unless `readOnly`.
+    init(path: String, fileSystem: any FileSystem = PosixFileSystem.shared, readOnly: Bool = false,
+         durability: Durability = .full, sealRows: Int = Store.defaultSealRows,
+         journalLimit: Int = Store.defaultJournalLimit) throws {
+        self.path = path
+        self.fileSystem = fileSystem
+        self.durability = durability
+        self.isReadOnlyRequested = readOnly
+        self.sealRows = sealRows
+        self.journalLimit = journalLimit
+        self.manifest = .empty(storeID: RecordID(high: 0, low: 0))
+
+        var createdLock: Int32?
+        do {
+            if !readOnly {
+                try Store.createIfMissing(path, fileSystem: fileSystem)
+                let descriptor = try fileSystem.open(path + "/" + FormatConstants.lockName, writable: true, create: true, exclusive: false)
+                if try fileSystem.lock(descriptor, exclusive: true, wait: false) {
+                    createdLock = descriptor
+                } else {
+                    fileSystem.close(descriptor)
+                }
+            } else if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != .regular {
+                throw LineupError(.databaseConnectionError, "no Lineup store at \(path)")
+            }
+            lockDescriptor = createdLock
+            try loadFromDisk()
+        } catch {
+            if let createdLock { fileSystem.unlock(createdLock); fileSystem.close(createdLock) }
+            if let journalDescriptor { fileSystem.close(journalDescriptor) }
+            throw error
+        }
+    }
+
+    deinit {
+        closeFiles()
+    }
+
+    // MARK: Creating and loading
+
+    /// Creates the directory and an empty store in it when there is none.
+    private static func createIfMissing(_ path: String, fileSystem: any FileSystem) throws {
+        switch fileSystem.fileType(path) {
+        case nil:
+            do {
+                try fileSystem.makeDirectory(path)
+            } catch let error as LineupError {
+                throw LineupError(.databaseConnectionError, "cannot create the store: \(error.message)", errno: error.underlyingErrno)
+            }
+        case .directory, .symbolicLink:
+            break
+        default:
+            throw LineupError(.databaseConnectionError, "\(path) exists and is not a store directory")
+        }
+        if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != nil { return }
+        let names = (try? fileSystem.listDirectory(path)) ?? []
+        let ours = names.allSatisfy { $0 == FormatConstants.lockName || $0.hasPrefix("journal-") || $0.hasSuffix(".tmp") }
+        guard ours else {
+            throw LineupError(.databaseConnectionError, "\(path) is a directory with other files and no Lineup manifest")
+        }
+        // A new store: journal 1, then the manifest that names it. A crash in between leaves a
+        // directory this same step recreates.
+        var generator = SystemRandomNumberGenerator()
+        let storeID = RecordID(high: generator.next(), low: generator.next())
+        let manifest = Manifest.empty(storeID: storeID)
+        let journalPath = path + "/" + FormatConstants.journalName(manifest.journalNumber)
+        try? fileSystem.unlink(journalPath)
+        let journal = try fileSystem.open(journalPath, writable: true, create: true, exclusive: true)
+        defer { fileSystem.close(journal) }
+        let header = JournalFormat.encodeHeader(.init(storeID: storeID, journalNumber: manifest.journalNumber,
+                                                      firstSequence: manifest.checkpointSequence + 1))
+        try header.withUnsafeBytes { try fileSystem.write(journal, $0, at: 0) }
+        try fileSystem.sync(journal)
+        try writeManifest(manifest, in: path, fileSystem: fileSystem)
+    }
+
+    /// Writes `manifest` durably and atomically: temporary file, fsync, rename, fsync of the
+    /// directory.
+    private static func writeManifest(_ manifest: Manifest, in path: String, fileSystem: any FileSystem) throws {
+        let temporary = path + "/" + FormatConstants.manifestTemporaryName
+        try? fileSystem.unlink(temporary)
+        let descriptor = try fileSystem.open(temporary, writable: true, create: true, exclusive: true)
+        do {
+            try manifest.encoded().withUnsafeBytes { try fileSystem.write(descriptor, $0, at: 0) }
+            try fileSystem.sync(descriptor)
+            fileSystem.close(descriptor)
+        } catch {
+            fileSystem.close(descriptor)
+            throw error
+        }
+        try fileSystem.rename(temporary, to: path + "/" + FormatConstants.manifestName)
+        try fileSystem.syncDirectory(path)
+    }
+
+    private func readFile(_ name: String) throws -> [UInt8] {
+        let descriptor = try fileSystem.open(path + "/" + name, writable: false, create: false, exclusive: false)
+        defer { fileSystem.close(descriptor) }
+        let size = try fileSystem.size(descriptor)
+        var bytes = [UInt8](repeating: 0, count: size)
+        let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: 0) }
+        guard got == size else { throw LineupError(.ioError, "\(name) changed while being read") }
+        return bytes
+    }
+
+    /// Reads the manifest, maps the segments, replays the journal after the checkpoint, and
+    /// (as the writer) cuts a torn journal tail and deletes orphaned files. Cost: the number of
+    /// segments plus the journal tail — plus, for now, one checksum pass over each segment.
+    private func loadFromDisk() throws {
+        let manifestBytes: [UInt8]
+        do {
+            manifestBytes = try readFile(FormatConstants.manifestName)
+        } catch let error as LineupError where error.code == .ioError {
+            throw LineupError(.corruptStore, "the manifest is missing or unreadable: \(error.message)")
+        }
+        let manifest = try Manifest.decode(manifestBytes)
+        var states: [UInt32: CollectionState] = [:]
+        for entry in manifest.collections {
+            var segments: [Segment] = []
+            var removed: [DeletionBitmap?] = []
+            for segmentEntry in entry.segments {
+                let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(segmentEntry.number),
+                                          number: segmentEntry.number, collectionID: entry.id,
+                                          fileSize: segmentEntry.fileSize, storeID: manifest.storeID)
+                guard segment.rowCount == segmentEntry.rowCount, segment.header.dimension == entry.dimension,
+                      segment.header.encoding == entry.settings.compression else {
+                    throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(segmentEntry.number)) does not match the manifest")
+                }
+                segments.append(segment)
+                removed.append(segmentEntry.removedRows.isEmpty ? nil
+                               : DeletionBitmap(rows: segment.rowCount).removing(segmentEntry.removedRows.map { Int($0) }, capacity: segment.rowCount))
+            }
+            states[entry.id] = CollectionState(id: entry.id, name: entry.name, settings: entry.settings,
+                                               dimension: entry.dimension, segments: segments, removed: removed)
+        }
+
+        // The journal after the checkpoint.
+        let journalName = FormatConstants.journalName(manifest.journalNumber)
+        let journalBytes: [UInt8]
+        do {
+            journalBytes = try readFile(journalName)
+        } catch let error as LineupError where error.code == .ioError {
+            throw LineupError(.corruptStore, "the journal is missing or unreadable: \(error.message)")
+        }
+        let scan = try journalBytes.withUnsafeBytes {
+            try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
+        }
+        guard scan.header.firstSequence == manifest.checkpointSequence + 1 else {
+            throw LineupError(.corruptStore, "the journal does not continue the manifest's checkpoint")
+        }
+        for record in scan.records {
+            guard let state = states[record.collectionID] else { continue }   // a deleted collection
+            switch record.type {
+            case .enroll:
+                guard let entries = try? JournalFormat.decodeEnrollments(record.payload, compression: state.settings.compression) else {
+                    throw LineupError(.corruptStore, "journal record \(record.sequence) is malformed")
+                }
+                do {
+                    try state.applyEnroll(entries.map {
+                        PreparedEnrollment(id: $0.id, identity: $0.identity, vector: $0.vector, dimension: $0.dimension)
+                    })
+                } catch {
+                    throw LineupError(.corruptStore, "journal record \(record.sequence) does not fit its collection")
+                }
+                state.reservedDimension = state.dimension
+            case .remove:
+                guard let ids = try? JournalFormat.decodeRemovals(record.payload) else {
+                    throw LineupError(.corruptStore, "journal record \(record.sequence) is malformed")
+                }
+                state.applyRemove(ids)
+            }
+        }
+
+        var journalDescriptor: Int32?
+        if lockDescriptor != nil {
+            let descriptor = try fileSystem.open(path + "/" + journalName, writable: true, create: false, exclusive: false)
+            journalDescriptor = descriptor
+            if scan.hasTornTail {
+                do {
+                    try fileSystem.truncate(descriptor, to: scan.validLength)
+                    try fileSystem.sync(descriptor)
+                } catch {
+                    fileSystem.close(descriptor)
+                    throw error
+                }
+            }
+            removeOrphans(manifest)
+        }
+        condition.withLock {
+            self.manifest = manifest
+            self.journalDescriptor = journalDescriptor
+            self.journalLength = scan.validLength
+            self.nextSequence = scan.nextSequence
+            self.collections = Dictionary(uniqueKeysWithValues: states.values.map { ($0.name, $0) })
+        }
+    }
+
+    /// Deletes files a crash left behind: segments and journals no manifest names, temporaries.
+    private func removeOrphans(_ manifest: Manifest) {
+        let live = Set(manifest.collections.flatMap { $0.segments.map { FormatConstants.segmentName($0.number) } })
+            .union([FormatConstants.journalName(manifest.journalNumber), FormatConstants.manifestName, FormatConstants.lockName])
+        for name in (try? fileSystem.listDirectory(path)) ?? [] where !live.contains(name) {
+            if name.hasSuffix(".tmp") || (name.hasPrefix("segment-") && name.hasSuffix(".seg"))
+                || (name.hasPrefix("journal-") && name.hasSuffix(".log")) {
+                try? fileSystem.unlink(path + "/" + name)
+            }
+        }
+    }
+
+    /// Reads the store again from disk (a reader's way to see another process's changes).
+    func refresh() throws {
+        guard !isWriter else { return }
+        try loadFromDisk()
+    }
+
+    func close() {
+        condition.withLock {
+            closed = true
+            while leaderActive { condition.wait() }
+        }
+        closeFiles()
+    }
+
+    private func closeFiles() {
+        condition.withLock {
+            if let journalDescriptor { fileSystem.close(journalDescriptor) }
+            journalDescriptor = nil
+            if let lockDescriptor {
+                fileSystem.unlock(lockDescriptor)
+                fileSystem.close(lockDescriptor)
+            }
+            lockDescriptor = nil
+        }
+    }
+
+    // MARK: Catalog
+
+    var storeID: RecordID { condition.withLock { manifest.storeID } }
+
+    func collectionNames() -> [String] {
+        condition.withLock { collections.keys.sorted() }
+    }
+
+    func collection(_ name: String) throws -> CollectionState {
+        guard let state = condition.withLock({ collections[name] }) else { throw LineupError.noCollection(name) }
+        return state
+    }
+
+    func createCollection(_ name: String, settings: CollectionSettings) throws {
+        try exclusively {
+            guard collections[name] == nil else { return }
+            var next = manifest
+            let id = next.nextCollectionID
+            next.nextCollectionID += 1
+            next.generation += 1
+            next.collections.append(.init(id: id, name: name, settings: settings, dimension: 0, segments: []))
+            try publish(next)
+            collections[name] = CollectionState(id: id, name: name, settings: settings, dimension: 0, segments: [], removed: [])
+        }
+    }
+
+    func deleteCollection(_ name: String) throws {
+        try exclusively {
+            guard let state = collections[name] else { throw LineupError.noCollection(name) }
+            var next = manifest
+            let removedSegments = next.collections.first { $0.id == state.id }?.segments ?? []
+            next.collections.removeAll { $0.id == state.id }
+            next.generation += 1
+            try publish(next)
+            collections[name] = nil
+            state.drop()
+            for segment in removedSegments {
+                try? fileSystem.unlink(path + "/" + FormatConstants.segmentName(segment.number))
+            }
+        }
+    }
+
+    // MARK: Group commit
+
+    /// Runs `body` as the only writer of the journal and manifest, the commit lock held.
+    private func exclusively<R>(_ body: () throws -> R) throws -> R {
+        condition.lock()
+        defer { condition.unlock() }
+        try checkWritable()
+        while leaderActive { condition.wait() }
+        try checkWritable()
+        return try body()
+    }
+
+    private func checkWritable() throws {
+        if isReadOnlyRequested { throw LineupError(.readOnly, "the store was opened read-only") }
+        if closed { throw LineupError(.databaseNotConnected, "the store is closed") }
+        if let failure { throw failure }
+        if lockDescriptor == nil {
+            throw LineupError(.storeLocked, "another process is writing this store; it is open read-only here")
+        }
+    }
+
+    /// Publishes `next` as the manifest; a failure turns the store read-only.
+    private func publish(_ next: Manifest) throws {
+        do {
+            try Store.writeManifest(next, in: path, fileSystem: fileSystem)
+            manifest = next
+        } catch let error as LineupError {
+            failure = LineupError(.readOnly, "the store turned read-only after a failed manifest write: \(error.message)", errno: error.underlyingErrno)
+            throw failure!
+        }
+    }
+
+    /// Appends a record and waits until it is durable and applied. `prepare` runs under the
+    /// commit lock: it validates the change against the state including changes in flight
+    /// (throwing changes nothing) and returns the record's payload and the in-memory `apply`,
+    /// which runs under the lock once the record is durable, in sequence order, and returns
+    /// the call's count.
+    func commit(collection state: CollectionState, type: RecordType,
+                prepare: () throws -> (payload: [UInt8], apply: () -> Int)) throws -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        try checkWritable()
+        guard !state.isDropped else { throw LineupError.noCollection(state.name) }
+        let (payload, apply) = try prepare()
+        let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
+                                                isCommit: false, payload: payload), apply: apply)
+        nextSequence += 1
+        pending.append(entry)
+        while entry.result == nil {
+            if leaderActive {
+                condition.wait()
+            } else {
+                lead()
+            }
+        }
+        return try entry.result!.get()
+    }
+
+    /// Writes and syncs every pending record, applies them, and checkpoints when due. Called
+    /// with the lock held; releases it during I/O.
+    private func lead() {
+        leaderActive = true
+        let batch = pending
+        pending = []
+        if let failure {
+            for entry in batch { entry.result = .failure(failure) }
+        } else {
+            var bytes: [UInt8] = []
+            for (index, entry) in batch.enumerated() {
+                var record = entry.record
+                record.isCommit = index == batch.count - 1
+                bytes += JournalFormat.encodeRecord(record, journalNumber: manifest.journalNumber)
+            }
+            let descriptor = journalDescriptor!
+            let offset = journalLength
+            condition.unlock()
+            var ioFailure: LineupError?
+            do {
+                try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                if durability == .full { try fileSystem.sync(descriptor) }
+            } catch let error as LineupError {
+                ioFailure = error
+            } catch {
+                ioFailure = LineupError(.ioError, "\(error)")
+            }
+            condition.lock()
+            if let ioFailure {
+                let sticky = LineupError(.readOnly, "the store turned read-only after a failed journal write: \(ioFailure.message)",
+                                         errno: ioFailure.underlyingErrno)
+                failure = sticky
+                for entry in batch { entry.result = .failure(LineupError(ioFailure.code == .ioError ? .ioError : ioFailure.code,
+                                                                         "the change was not made durable: \(ioFailure.message)",
+                                                                         errno: ioFailure.underlyingErrno)) }
+            } else {
+                journalLength += bytes.count
+                for entry in batch { entry.result = .success(entry.apply()) }
+                if checkpointDue() { checkpoint() }
+            }
+        }
+        leaderActive = false
+        condition.broadcast()
+    }
+
+    private func checkpointDue() -> Bool {
+        journalLength >= journalLimit || collections.values.contains { $0.tail.rowCount >= sealRows }
+    }
+
+    /// Seals every tail into a segment, starts a new journal, and publishes both. Called by the
+    /// leader with the lock held (released during I/O); other writers wait meanwhile.
+    func checkpoint() {
+        let states = Array(collections.values)
+        var next = manifest
+        let checkpointSequence = nextSequence - 1 - UInt64(pending.count)
+        condition.unlock()
+        var sealed: [(CollectionState, Segment?)] = []
+        var oldJournal: Int32?
+        var newJournal: Int32?
+        do {
+            for state in states {
+                let tail = state.tail
+                let rows = tail.liveRows()
+                var segment: Segment?
+                if !rows.isEmpty {
+                    let number = next.nextSegmentNumber
+                    next.nextSegmentNumber += 1
+                    let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: next.storeID)
+                        .write(number: number, collectionID: state.id, encoding: state.settings.compression,
+                               dimension: tail.dimension, count: rows.count) { index in
+                            let (chunk, row) = rows[index]
+                            return SegmentWriter.Row(id: chunk.recordID(at: row), identity: chunk.identity(at: row),
+                                                     vector: chunk.unsafeVectorBytes(at: row), scale: chunk.scale(at: row))
+                        }
+                    segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
+                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID)
+                }
+                sealed.append((state, segment))
+            }
+            // The new journal, then the manifest that names it and the new segments.
+            next.generation += 1
+            next.journalNumber += 1
+            next.checkpointSequence = checkpointSequence
+            let journalPath = path + "/" + FormatConstants.journalName(next.journalNumber)
+            try? fileSystem.unlink(journalPath)
+            let descriptor = try fileSystem.open(journalPath, writable: true, create: true, exclusive: true)
+            newJournal = descriptor
+            try JournalFormat.encodeHeader(.init(storeID: next.storeID, journalNumber: next.journalNumber,
+                                                 firstSequence: checkpointSequence + 1))
+                .withUnsafeBytes { try fileSystem.write(descriptor, $0, at: 0) }
+            try fileSystem.sync(descriptor)
+            for (state, segment) in sealed {
+                guard let index = next.collections.firstIndex(where: { $0.id == state.id }) else { continue }
+                var removed = state.removedRows()
+                if segment != nil { removed.append([]) }
+                var entries = next.collections[index].segments
+                if let segment {
+                    entries.append(.init(number: segment.header.segmentNumber, rowCount: segment.rowCount,
+                                         fileSize: UInt64(segment.header.fileSize), removedRows: []))
+                }
+                for position in entries.indices { entries[position].removedRows = removed[position] }
+                next.collections[index].segments = entries
+                next.collections[index].dimension = state.dimension
+            }
+            try Store.writeManifest(next, in: path, fileSystem: fileSystem)
+        } catch let error as LineupError {
+            condition.lock()
+            if let newJournal { fileSystem.close(newJournal) }
+            failure = LineupError(.readOnly, "the store turned read-only after a failed checkpoint: \(error.message)",
+                                  errno: error.underlyingErrno)
+            return
+        } catch {
+            condition.lock()
+            failure = LineupError(.readOnly, "the store turned read-only after a failed checkpoint")
+            return
+        }
+        condition.lock()
+        for (state, segment) in sealed { state.installSegment(segment) }
+        oldJournal = journalDescriptor
+        let oldName = FormatConstants.journalName(manifest.journalNumber)
+        manifest = next
+        journalDescriptor = newJournal
+        journalLength = FormatConstants.journalHeaderSize
+        if let oldJournal { fileSystem.close(oldJournal) }
+        try? fileSystem.unlink(path + "/" + oldName)
+    }
+
+    /// Seals and checkpoints now (import, close, tests).
+    func checkpointNow() throws {
+        try exclusively {
+            leaderActive = true
+            checkpoint()
+            leaderActive = false
+            condition.broadcast()
+            if let failure { throw failure }
+        }
+    }
+}

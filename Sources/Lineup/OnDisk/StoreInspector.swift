@@ -1,0 +1,161 @@
+/// Read-only inspection of a store for `lineup verify` and `lineup dump`: opens nothing for
+/// writing, takes no lock, creates no file — evidence stays untouched.
+public enum StoreInspector {
+    /// What ``verify(path:)`` found.
+    public struct Report: Sendable {
+        /// Damage: each entry names the file and what does not hold. Empty when intact.
+        public var problems: [String] = []
+        /// Facts worth knowing that are not damage (a torn journal tail, orphaned files).
+        public var notes: [String] = []
+        public var isIntact: Bool { problems.isEmpty }
+    }
+
+    /// Checks every checksum and cross-reference of the store at `path`: the manifest, each
+    /// segment (header, every section's CRC32C, lookup tables, identity blocks, agreement with
+    /// the manifest), the journal (header, every record, continuity with the checkpoint), and
+    /// that no UUID is live twice.
+    public static func verify(path: String) -> Report {
+        verify(path: path, fileSystem: PosixFileSystem.shared)
+    }
+
+    static func verify(path: String, fileSystem: any FileSystem) -> Report {
+        var report = Report()
+        let manifest: Manifest
+        do {
+            manifest = try Manifest.decode(readWhole(path + "/" + FormatConstants.manifestName, fileSystem))
+        } catch let error as LineupError {
+            report.problems.append("\(FormatConstants.manifestName): \(error.message)")
+            return report
+        } catch {
+            report.problems.append("\(FormatConstants.manifestName): unreadable")
+            return report
+        }
+        var collectionsByID: [UInt32: Manifest.CollectionEntry] = [:]
+        var seen = Set<RecordID>()
+        var duplicates = 0
+        for collection in manifest.collections {
+            collectionsByID[collection.id] = collection
+            for entry in collection.segments {
+                let name = FormatConstants.segmentName(entry.number)
+                do {
+                    let segment = try Segment(fileSystem: fileSystem, path: path + "/" + name, number: entry.number,
+                                              collectionID: collection.id, fileSize: entry.fileSize, storeID: manifest.storeID)
+                    if segment.rowCount != entry.rowCount || segment.header.dimension != collection.dimension
+                        || segment.header.encoding != collection.settings.compression {
+                        report.problems.append("\(name): does not match the manifest (rows, dimension or encoding)")
+                    }
+                    let removed = Set(entry.removedRows)
+                    for row in 0..<segment.rowCount where !removed.contains(UInt32(row)) {
+                        if !seen.insert(segment.recordID(at: row)).inserted { duplicates += 1 }
+                    }
+                } catch let error as LineupError {
+                    report.problems.append("\(name): \(error.message)")
+                } catch {
+                    report.problems.append("\(name): unreadable")
+                }
+            }
+        }
+        let journalName = FormatConstants.journalName(manifest.journalNumber)
+        do {
+            let bytes = try readWhole(path + "/" + journalName, fileSystem)
+            let scan = try bytes.withUnsafeBytes {
+                try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
+            }
+            if scan.header.firstSequence != manifest.checkpointSequence + 1 {
+                report.problems.append("\(journalName): does not continue the manifest's checkpoint")
+            }
+            for record in scan.records {
+                guard let collection = collectionsByID[record.collectionID] else { continue }
+                switch record.type {
+                case .enroll:
+                    guard let entries = try? JournalFormat.decodeEnrollments(record.payload, compression: collection.settings.compression) else {
+                        report.problems.append("\(journalName): record \(record.sequence) is malformed")
+                        continue
+                    }
+                    for entry in entries where !seen.insert(entry.id).inserted { duplicates += 1 }
+                case .remove:
+                    guard let ids = try? JournalFormat.decodeRemovals(record.payload) else {
+                        report.problems.append("\(journalName): record \(record.sequence) is malformed")
+                        continue
+                    }
+                    for id in ids { seen.remove(id) }
+                }
+            }
+            if scan.hasTornTail {
+                report.notes.append("\(journalName): \(bytes.count - scan.validLength) bytes after the last complete record (a write cut short; never acknowledged; cut on the next writable open)")
+            }
+        } catch let error as LineupError {
+            report.problems.append("\(journalName): \(error.message)")
+        } catch {
+            report.problems.append("\(journalName): unreadable")
+        }
+        if duplicates > 0 { report.problems.append("\(duplicates) UUIDs are live twice") }
+        let known = Set(manifest.collections.flatMap { $0.segments.map { FormatConstants.segmentName($0.number) } })
+            .union([journalName, FormatConstants.manifestName, FormatConstants.lockName])
+        for name in ((try? fileSystem.listDirectory(path)) ?? []).sorted() where !known.contains(name) {
+            report.notes.append("\(name): not part of the store (left by an interrupted write; removed on the next writable open)")
+        }
+        return report
+    }
+
+    /// A forensic listing of the store: the manifest, each collection and segment, the
+    /// journal's records; with `records`, every Faceprint with its UUID, identity, place and
+    /// whether it is live.
+    public static func dump(path: String, records: Bool) throws -> String {
+        let fileSystem = PosixFileSystem.shared
+        let manifest = try Manifest.decode(readWhole(path + "/" + FormatConstants.manifestName, fileSystem))
+        var out = "store \(manifest.storeID.string)\n"
+        out += "manifest generation \(manifest.generation), journal \(FormatConstants.journalName(manifest.journalNumber)), checkpoint sequence \(manifest.checkpointSequence)\n"
+        let journalBytes = try readWhole(path + "/" + FormatConstants.journalName(manifest.journalNumber), fileSystem)
+        let scan = try journalBytes.withUnsafeBytes {
+            try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
+        }
+        var removedInJournal = Set<RecordID>()
+        for record in scan.records where record.type == .remove {
+            for id in (try? JournalFormat.decodeRemovals(record.payload)) ?? [] { removedInJournal.insert(id) }
+        }
+        for collection in manifest.collections {
+            out += "collection \(JSONText.quoted(collection.name)) id \(collection.id) model \(JSONText.quoted(collection.settings.modelName)) compression \(collection.settings.compression.rawValue) dimension \(collection.dimension)\n"
+            for entry in collection.segments {
+                let name = FormatConstants.segmentName(entry.number)
+                out += "  segment \(name): \(entry.rowCount) rows, \(entry.removedRows.count) removed at checkpoint, \(entry.fileSize) bytes\n"
+                guard records else { continue }
+                let segment = try Segment(fileSystem: fileSystem, path: path + "/" + name, number: entry.number,
+                                          collectionID: collection.id, fileSize: entry.fileSize, storeID: manifest.storeID)
+                let removed = Set(entry.removedRows.map { Int($0) })
+                segment.forEachRecord { row, id, identity in
+                    let live = !removed.contains(row) && !removedInJournal.contains(id)
+                    out += "    \(id.string) \(JSONText.quoted(identity)) row \(row) \(live ? "live" : "removed")\n"
+                }
+            }
+            var enrolled = 0, removals = 0
+            for record in scan.records where record.collectionID == collection.id {
+                switch record.type {
+                case .enroll:
+                    let entries = (try? JournalFormat.decodeEnrollments(record.payload, compression: collection.settings.compression)) ?? []
+                    enrolled += entries.count
+                    if records {
+                        for entry in entries {
+                            out += "    \(entry.id.string) \(JSONText.quoted(entry.identity)) journal record \(record.sequence) \(removedInJournal.contains(entry.id) ? "removed" : "live")\n"
+                        }
+                    }
+                case .remove:
+                    removals += ((try? JournalFormat.decodeRemovals(record.payload)) ?? []).count
+                }
+            }
+            out += "  journal: \(enrolled) enrollments, \(removals) removals after the checkpoint\n"
+        }
+        out += "journal: \(scan.records.count) records, \(scan.validLength) valid bytes"
+        out += scan.hasTornTail ? ", \(journalBytes.count - scan.validLength) bytes of torn tail\n" : "\n"
+        return out
+    }
+
+    static func readWhole(_ path: String, _ fileSystem: any FileSystem) throws -> [UInt8] {
+        let descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
+        defer { fileSystem.close(descriptor) }
+        let size = try fileSystem.size(descriptor)
+        var bytes = [UInt8](repeating: 0, count: size)
+        let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: 0) }
+        return Array(bytes[0..<got])
+    }
+}

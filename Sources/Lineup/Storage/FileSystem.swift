@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every system call the on-disk engine makes goes through this one thin layer, so that tests
+/// can swap it for one that injects faults (short writes, ENOSPC, EIO on write or on fsync) or
+/// simulates a crash by dropping what was never synced.
+///
+/// Implementations are thread-safe. Errors are ``LineupError``s with code `ioError` and the
+/// `errno` of the failed call, except where a method says otherwise.
+protocol FileSystem: Sendable {
+    /// Opens `path`. `create` makes it when missing, with `mode` permissions.
+    func open(_ path: String, writable: Bool, create: Bool, exclusive: Bool) throws -> Int32
+    func close(_ descriptor: Int32)
+    /// Writes all of `bytes` at `offset`; a short write is retried until complete or failed.
+    func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many (fewer only at end of file).
+    func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws -> Int
+    /// Makes the file's data durable. After a failure the caller must not retry (FORMAT.md,
+    /// "Durability"): the kernel may have dropped the dirty pages it could not write.
+    func sync(_ descriptor: Int32) throws
+    func truncate(_ descriptor: Int32, to length: Int) throws
+    func size(_ descriptor: Int32) throws -> Int
+    /// Atomically replaces `to` with `from` (same directory).
+    func rename(_ from: String, to: String) throws
+    func unlink(_ path: String) throws
+    /// Makes the directory's entries (creations, renames, removals) durable.
+    func syncDirectory(_ path: String) throws
+    func makeDirectory(_ path: String) throws
+    /// The names in a directory, without `.` and `..`.
+    func listDirectory(_ path: String) throws -> [String]
+    /// Whether `path` exists, and whether it is a directory; `nil` when missing. Symbolic
+    /// links are not followed.
+    func fileType(_ path: String) -> FileType?
+    /// Maps `length` bytes of the file read-only.
+    func map(_ descriptor: Int32, length: Int) throws -> MappedRegion
+    /// Takes an advisory lock on the whole file (`flock`: per open file, never per process,
+    /// so two connections in one process exclude each other too). Returns false when another
+    /// holder has it and `wait` is false.
+    func lock(_ descriptor: Int32, exclusive: Bool, wait: Bool) throws -> Bool
+    func unlock(_ descriptor: Int32)
+}
+
+enum FileType: Equatable, Sendable {
+    case regular, directory, symbolicLink, other
+}
+
+/// A read-only memory mapping, unmapped when the last reference goes. Bytes are reached only
+/// inside ``withUnsafeBytes(_:)``.
+final class MappedRegion: @unchecked Sendable {
+    private let base: UnsafeRawPointer?
+    let count: Int
+    private let unmap: @Sendable (UnsafeRawPointer, Int) -> Void
+
+    init(base: UnsafeRawPointer?, count: Int, unmap: @escaping @Sendable (UnsafeRawPointer, Int) -> Void) {
+        self.base = base
+        self.count = count
+        self.unmap = unmap
+    }
+
+    deinit {
+        if let base { unmap(base, count) }
+    }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// The address of byte `offset`, for block sources that hand it to the matcher inside
+    /// their own `with…` closures.
+    func address(_ offset: Int) -> UnsafeRawPointer {
+        precondition(offset >= 0 && offset <= count)
+        return base! + offset
+    }
+}
+
+/// The real file system, through POSIX calls.
+struct PosixFileSystem: FileSystem {
+    static let shared = PosixFileSystem()
+
+    private func failure(_ what: String, _ path: String = "") -> LineupError {
+        let number = errno
+        let reason = String(cString: strerror(number))
+        return LineupError(.ioError, "\(what)\(path.isEmpty ? "" : " \(path)"): \(reason)", errno: number)
+    }
+
+    func open(_ path: String, writable: Bool, create: Bool, exclusive: Bool) throws -> Int32 {
+        var flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW
+        if create { flags |= O_CREAT }
+        if exclusive { flags |= O_EXCL }
+        while true {
+            let descriptor = Glibc.open(path, flags, 0o600)
+            if descriptor >= 0 { return descriptor }
+            if errno == EINTR { continue }
+            throw failure("cannot open", path)
+        }
+    }
+
+    func close(_ descriptor: Int32) {
+        _ = Glibc.close(descriptor)
+    }
+
+    func write(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure("write failed")
+            }
+            if written == 0 { throw LineupError(.ioError, "write made no progress", errno: EIO) }
+            done += written
+        }
+    }
+
+    func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let got = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw failure("read failed")
+            }
+            if got == 0 { break }
+            done += got
+        }
+        return done
+    }
+
+    func sync(_ descriptor: Int32) throws {
+        if fsync(descriptor) != 0 { throw failure("fsync failed") }
+    }
+
+    func truncate(_ descriptor: Int32, to length: Int) throws {
+        if ftruncate(descriptor, off_t(length)) != 0 { throw failure("truncate failed") }
+    }
+
+    func size(_ descriptor: Int32) throws -> Int {
+        var status = stat()
+        if fstat(descriptor, &status) != 0 { throw failure("stat failed") }
+        return Int(status.st_size)
+    }
+
+    func rename(_ from: String, to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw failure("cannot rename", from) }
+    }
+
+    func unlink(_ path: String) throws {
+        if Glibc.unlink(path) != 0 && errno != ENOENT { throw failure("cannot remove", path) }
+    }
+
+    func syncDirectory(_ path: String) throws {
+        let descriptor = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if descriptor < 0 { throw failure("cannot open directory", path) }
+        defer { _ = Glibc.close(descriptor) }
+        if fsync(descriptor) != 0 { throw failure("fsync of directory failed", path) }
+    }
+
+    func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw failure("cannot create directory", path) }
+    }
+
+    func listDirectory(_ path: String) throws -> [String] {
+        guard let directory = opendir(path) else { throw failure("cannot list", path) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    func fileType(_ path: String) -> FileType? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symbolicLink
+        default: return .other
+        }
+    }
+
+    func map(_ descriptor: Int32, length: Int) throws -> MappedRegion {
+        guard length > 0 else { return MappedRegion(base: nil, count: 0, unmap: { _, _ in }) }
+        let address = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, 0)
+        guard let address, address != MAP_FAILED else { throw failure("mmap failed") }
+        return MappedRegion(base: UnsafeRawPointer(address), count: length) { base, count in
+            _ = munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
+    }
+
+    func lock(_ descriptor: Int32, exclusive: Bool, wait: Bool) throws -> Bool {
+        let operation = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)
+        while true {
+            if flock(descriptor, operation) == 0 { return true }
+            if errno == EINTR { continue }
+            if errno == EWOULDBLOCK { return false }
+            throw failure("cannot lock")
+        }
+    }
+
+    func unlock(_ descriptor: Int32) {
+        _ = flock(descriptor, LOCK_UN)
+    }
+}
