@@ -9,7 +9,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test demo clean
+.PHONY: all deps build release test demo bench torture clean
 
 all: build
 
@@ -41,6 +41,17 @@ test: deps
 
 demo: release
 	.build/release/lineup demo
+
+# Benchmarks against the reference implementations, side by side in one run.
+bench: deps
+	cd Benchmarks && $(SWIFT) build -c release
+	python3 -c "import numpy" 2>/dev/null || pip install -q numpy
+	python3 Benchmarks/store_bench.py $(BENCH_ARGS)
+
+# The long reliability modes: hundreds of kill -9 trials, a longer crash workload.
+torture: deps
+	$(SWIFT) build --build-tests
+	LINEUP_KILL_TRIALS=300 LINEUP_TORTURE=1 $(SWIFT) test --skip-build --filter "KillTests|CrashSimulationTests"
 
 clean:
 	rm -rf .build

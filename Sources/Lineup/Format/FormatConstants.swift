@@ -22,8 +22,10 @@ enum FormatConstants {
 
     // FORMAT.md, "Segment files".
     static let segmentMagic: [UInt8] = Array("LNUPSEGM".utf8)
-    static let segmentHeaderSize = 256
-    static let segmentSectionCount = 7
+    static let segmentHeaderSize = 320
+    static let segmentSectionCount = 8
+    /// Bytes of the vector section covered by one entry of the vector checksum section.
+    static let vectorChecksumBlock = 1 << 20
     static let sectionAlignment = 64
     /// Rows whose identities share one LZ4 block.
     static let identityBlockRows = 256

@@ -8,7 +8,7 @@
 ///     8  u64  sequence number (one more than the previous record's)
 ///    16  u32  collection id
 ///    20  u8   type (RecordType)
-///    21  u8   flags: bit 0 = last record of its commit group
+///    21  u8   flags: bit 0 = last record of its commit group, bit 1 = first record of it
 ///    22  u16  zero
 ///    24  u64  journal number (the file's own, from its name and header)
 enum JournalFormat {
@@ -25,6 +25,8 @@ enum JournalFormat {
         var type: RecordType
         var isCommit: Bool
         var payload: [UInt8]
+        /// Whether this is the first record of its commit group.
+        var isFirst: Bool = false
     }
 
     static func encodeHeader(_ header: Header) -> [UInt8] {
@@ -55,7 +57,8 @@ enum JournalFormat {
                 throw HeaderProblem.damaged
             }
             guard version <= FormatConstants.formatVersion else { throw HeaderProblem.newerVersion }
-            guard version >= 1, Int(size) == FormatConstants.journalHeaderSize, try reader.u32() == 0 else {
+            guard version >= 1, Int(size) == FormatConstants.journalHeaderSize, try reader.u32() == 0,
+                  bytes[48..<60].allSatisfy({ $0 == 0 }) else {
                 throw HeaderProblem.damaged
             }
             return Header(storeID: try reader.recordID(), journalNumber: try reader.u64(),
@@ -75,7 +78,7 @@ enum JournalFormat {
         writer.u64(record.sequence)
         writer.u32(record.collectionID)
         writer.u8(record.type.rawValue)
-        writer.u8(record.isCommit ? 1 : 0)
+        writer.u8((record.isCommit ? 1 : 0) | (record.isFirst ? 2 : 0))
         writer.u16(0)
         writer.u64(journalNumber)
         writer.raw(record.payload)
@@ -111,12 +114,12 @@ enum JournalFormat {
             * FormatConstants.recordAlignment
         guard padded <= bytes.count else { return .truncated }
         guard Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[(offset + 4)..<end])) == storedCRC,
-              number == journalNumber, reserved == 0, flags & ~1 == 0,
+              number == journalNumber, reserved == 0, flags & ~3 == 0,
               let type = RecordType(rawValue: typeCode),
               bytes[end..<padded].allSatisfy({ $0 == 0 }) else { return .invalid }
         let payload = Array(bytes[(offset + FormatConstants.recordHeaderSize)..<end])
         return .record(Record(sequence: sequence, collectionID: collectionID, type: type,
-                              isCommit: flags & 1 != 0, payload: payload), next: padded)
+                              isCommit: flags & 1 != 0, payload: payload, isFirst: flags & 2 != 0), next: padded)
     }
 
     // MARK: Payloads
@@ -158,7 +161,8 @@ enum JournalFormat {
                     let identity = try reader.string16()
                     let dimension = Int(try reader.u16())
                     let scale = try reader.f32()
-                    guard dimension > 0, !identity.isEmpty, scale.isFinite else { throw MalformedPayload() }
+                    guard dimension > 0, dimension <= Validation.maximumDimension, !identity.isEmpty,
+                          identity.utf8.count <= Validation.maximumIdentityBytes, scale.isFinite else { throw MalformedPayload() }
                     let vector = try reader.bytes(dimension * compression.bytesPerDimension)
                     entries.append(Enrollment(id: id, identity: identity, dimension: dimension,
                                               vector: EncodedVector(bytes: vector, scale: scale)))

@@ -8,9 +8,11 @@
 /// - A crash can tear only the commit group that was being written: its records were never
 ///   acknowledged, because acknowledgement waits for the group's fsync. Pages of that group
 ///   may reach the disk in any order, so valid records of the same group may follow the tear.
-/// - If, after the first bad record, a valid record marked "last of its group" is followed by
-///   yet another valid record, the damage lies in a group that was complete and acknowledged:
-///   that is corruption, reported as `corruptStore`.
+/// - The leader writes a group only after the previous group's fsync returned. So if, after the
+///   first bad record, there is a valid record marked "first of its group", or a valid record
+///   marked "last of its group" followed by yet another valid record, a later group reached
+///   the file: the damage lies in a group that was complete and acknowledged. That is
+///   corruption, reported as `corruptStore`.
 /// - Otherwise the file is cut back to the valid prefix, silently.
 enum JournalReader {
     struct Scan {
@@ -62,7 +64,7 @@ enum JournalReader {
         while offset + FormatConstants.recordHeaderSize <= bytes.count {
             if case .record(let record, let next) = JournalFormat.decodeRecord(bytes, at: offset, journalNumber: journalNumber),
                record.sequence >= expected {
-                if sawCommit {
+                if sawCommit || record.isFirst {
                     throw LineupError(.corruptStore,
                                       "the journal is damaged at byte \(start), before records that were acknowledged")
                 }

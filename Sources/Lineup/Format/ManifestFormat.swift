@@ -103,6 +103,7 @@ struct Manifest: Equatable, Sendable {
                     let segmentCount = Int(try reader.u32())
                     guard id > 0, id < manifest.nextCollectionID, ids.insert(id).inserted,
                           names.insert(name).inserted, !name.isEmpty, !model.isEmpty,
+                          name.utf8.count <= Validation.maximumNameBytes, model.utf8.count <= Validation.maximumNameBytes,
                           dimension <= Validation.maximumDimension,
                           segmentCount <= reader.remaining / 28 else { throw damaged }
                     var segments: [SegmentEntry] = []

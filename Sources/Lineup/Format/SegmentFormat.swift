@@ -13,13 +13,19 @@ import CLZ4
 ///      32  u64  row stride (bytes; a multiple of 64)
 ///      40  16   store id
 ///      56  u64  file size
-///      64  7 × 24 section table: u64 offset, u64 length, u32 CRC32C of the section, u32 zero
-///     232  20   zero
-///     252  u32  CRC32C of bytes 0 ..< 252
+///      64  8 × 24 section table: u64 offset, u64 length, u32 CRC32C of the section, u32 zero
+///              (zero for the vectors, which the vector checksum section covers per MiB)
+///     256  60   zero
+///     316  u32  CRC32C of bytes 0 ..< 316
 struct SegmentHeader: Equatable {
     /// The sections, in file order.
     enum Section: Int, CaseIterable {
-        case vectors, scales, uuids, uuidOrder, identityIndex, identityBlocks, identityData
+        case vectors, scales, uuids, uuidOrder, identityIndex, identityBlocks, identityData, vectorChecksums
+    }
+
+    /// Checksum-table entries for a vector section of `length` bytes: one a MiB.
+    static func vectorChecksumCount(_ length: Int) -> Int {
+        (length + FormatConstants.vectorChecksumBlock - 1) / FormatConstants.vectorChecksumBlock
     }
 
     struct SectionEntry: Equatable {
@@ -68,8 +74,9 @@ struct SegmentHeader: Equatable {
         let damaged = LineupError(.corruptStore, "a segment header is damaged")
         guard bytes.count >= FormatConstants.segmentHeaderSize,
               Array(bytes[0..<8]) == FormatConstants.segmentMagic else { throw damaged }
-        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 252, as: UInt32.self))
-        guard Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<252])) == stored else { throw damaged }
+        let checksumOffset = FormatConstants.segmentHeaderSize - 4
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: checksumOffset, as: UInt32.self))
+        guard Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<checksumOffset])) == stored else { throw damaged }
         do {
             var reader = ByteReader(bytes, offset: 8)
             let version = try reader.u16()
@@ -90,7 +97,8 @@ struct SegmentHeader: Equatable {
                 guard try reader.u32() == 0 else { throw damaged }
                 header.sections.append(SectionEntry(offset: offset, length: length, checksum: checksum))
             }
-            guard header.fileSize == fileSize, header.rowCount > 0,
+            guard bytes[reader.offset..<(FormatConstants.segmentHeaderSize - 4)].allSatisfy({ $0 == 0 }),
+                  header.fileSize == fileSize, header.rowCount > 0,
                   header.dimension > 0, header.dimension <= Validation.maximumDimension,
                   header.rowStride == Lineup.rowStride(dimension: header.dimension, encoding: encoding) else { throw damaged }
             let rows = header.rowCount
@@ -101,7 +109,9 @@ struct SegmentHeader: Equatable {
                 .uuidOrder: rows * 4,
                 .identityIndex: rows * 12,
                 .identityBlocks: (rows + FormatConstants.identityBlockRows - 1) / FormatConstants.identityBlockRows * 16,
+                .vectorChecksums: vectorChecksumCount(rows * header.rowStride) * 4,
             ]
+            guard header.sections[Section.vectors.rawValue].checksum == 0 else { throw damaged }
             var end = FormatConstants.segmentHeaderSize
             for section in Section.allCases {
                 let entry = header.sections[section.rawValue]

@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 /// A sealed segment file, mapped read-only: a block of vectors the matcher scans in place, and
 /// the tables that find a row by UUID or identity without a heap object per row.
 ///
@@ -37,10 +40,33 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     private func verify() throws {
         let damaged = LineupError(.corruptStore, "segment \(FormatConstants.segmentName(header.segmentNumber)) is damaged")
         try region.withUnsafeBytes { bytes in
+            // The padding between sections is zero (FORMAT.md §6.2): no byte goes unchecked.
+            var end = FormatConstants.segmentHeaderSize
             for entry in header.sections {
+                guard bytes[end..<entry.offset].allSatisfy({ $0 == 0 }) else { throw damaged }
+                end = entry.offset + entry.length
+            }
+            // Row padding inside the vector section is covered by the vector checksums.
+            for (index, entry) in header.sections.enumerated() where index != SegmentHeader.Section.vectors.rawValue {
                 let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
                 guard Checksum.crc32c(section) == entry.checksum else { throw damaged }
             }
+            // The vectors, a MiB at a time against the checksum section, on every core.
+            let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
+            let table = header.sections[SegmentHeader.Section.vectorChecksums.rawValue]
+            let blocks = SegmentHeader.vectorChecksumCount(vectors.length)
+            let mismatches = Atomic<Int>(0)
+            // Read-only mapped memory that outlives the loop; each worker reads its own block.
+            nonisolated(unsafe) let bytes = bytes
+            DispatchQueue.concurrentPerform(iterations: blocks) { block in
+                let start = vectors.offset + block * FormatConstants.vectorChecksumBlock
+                let end = min(start + FormatConstants.vectorChecksumBlock, vectors.offset + vectors.length)
+                let expected = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: table.offset + block * 4, as: UInt32.self))
+                if Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) != expected {
+                    mismatches.add(1, ordering: .relaxed)
+                }
+            }
+            guard mismatches.load(ordering: .relaxed) == 0 else { throw damaged }
         }
         // The UUID order must be a permutation sorted by UUID; identity blocks must decode.
         var seen = [Bool](repeating: false, count: rowCount)

@@ -54,7 +54,9 @@ struct SegmentWriter {
 
         // Vectors: rows padded to the stride, written in batches of about 4 MiB.
         var offset = FormatConstants.segmentHeaderSize
-        var vectorCRC: UInt32 = 0
+        var vectorChecksums = ByteWriter(capacity: SegmentHeader.vectorChecksumCount(count * stride) * 4)
+        var blockCRC: UInt32 = 0
+        var blockFill = 0
         let batchRows = max(1, (4 << 20) / stride)
         var batch = [UInt8](repeating: 0, count: batchRows * stride)
         var rowIndex = 0
@@ -77,13 +79,26 @@ struct SegmentWriter {
                     if blockIdentities.count == FormatConstants.identityBlockRows { flushIdentityBlock() }
                 }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<(rowsNow * stride)])
-                vectorCRC = Checksum.crc32c(chunk, seed: vectorCRC)
+                // One CRC32C per MiB of the vector section, wherever the batches fall.
+                var consumed = 0
+                while consumed < chunk.count {
+                    let take = min(chunk.count - consumed, FormatConstants.vectorChecksumBlock - blockFill)
+                    blockCRC = Checksum.crc32c(UnsafeRawBufferPointer(rebasing: chunk[consumed..<(consumed + take)]), seed: blockCRC)
+                    blockFill += take
+                    consumed += take
+                    if blockFill == FormatConstants.vectorChecksumBlock {
+                        vectorChecksums.u32(blockCRC)
+                        blockCRC = 0
+                        blockFill = 0
+                    }
+                }
                 try fileSystem.write(descriptor, chunk, at: offset)
             }
             offset += rowsNow * stride
             rowIndex += rowsNow
         }
         if !blockIdentities.isEmpty { flushIdentityBlock() }
+        if blockFill > 0 { vectorChecksums.u32(blockCRC) }
 
         var uuidOrder = ByteWriter(capacity: count * 4)
         for row in (0..<count).sorted(by: { ids[$0] < ids[$1] }) { uuidOrder.u32(UInt32(row)) }
@@ -94,8 +109,9 @@ struct SegmentWriter {
         }
 
         var sections = [SegmentHeader.SectionEntry(offset: FormatConstants.segmentHeaderSize,
-                                                   length: count * stride, checksum: vectorCRC)]
-        for bytes in [scales.bytes, uuids.bytes, uuidOrder.bytes, identityIndex.bytes, blockTable.bytes, identityData.bytes] {
+                                                   length: count * stride, checksum: 0)]
+        for bytes in [scales.bytes, uuids.bytes, uuidOrder.bytes, identityIndex.bytes, blockTable.bytes,
+                      identityData.bytes, vectorChecksums.bytes] {
             let start = SegmentHeader.alignedOffset(offset)
             if start > offset {
                 try [UInt8](repeating: 0, count: start - offset).withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }

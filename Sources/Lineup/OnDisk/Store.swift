@@ -84,18 +84,22 @@ final class Store: @unchecked Sendable {
         var createdLock: Int32?
         do {
             if !readOnly {
-                try Store.createIfMissing(path, fileSystem: fileSystem)
+                // Directory first, then the lock, then (holding it) a new store's first files,
+                // so two processes creating one store at once cannot interleave.
+                try Store.prepareDirectory(path, fileSystem: fileSystem)
                 let descriptor = try fileSystem.open(path + "/" + FormatConstants.lockName, writable: true, create: true, exclusive: false)
                 if try fileSystem.lock(descriptor, exclusive: true, wait: false) {
                     createdLock = descriptor
+                    try Store.createIfMissing(path, fileSystem: fileSystem)
                 } else {
                     fileSystem.close(descriptor)
                 }
-            } else if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != .regular {
+            }
+            if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != .regular {
                 throw LineupError(.databaseConnectionError, "no Lineup store at \(path)")
             }
             lockDescriptor = createdLock
-            try loadFromDisk()
+            if createdLock == nil { try loadAsReader() } else { try loadFromDisk() }
         } catch {
             if let createdLock { fileSystem.unlock(createdLock); fileSystem.close(createdLock) }
             if let journalDescriptor { fileSystem.close(journalDescriptor) }
@@ -109,8 +113,8 @@ final class Store: @unchecked Sendable {
 
     // MARK: Creating and loading
 
-    /// Creates the directory and an empty store in it when there is none.
-    private static func createIfMissing(_ path: String, fileSystem: any FileSystem) throws {
+    /// Makes sure `path` is a directory that is, or can become, a store.
+    private static func prepareDirectory(_ path: String, fileSystem: any FileSystem) throws {
         switch fileSystem.fileType(path) {
         case nil:
             do {
@@ -125,10 +129,20 @@ final class Store: @unchecked Sendable {
         }
         if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != nil { return }
         let names = (try? fileSystem.listDirectory(path)) ?? []
-        let ours = names.allSatisfy { $0 == FormatConstants.lockName || $0.hasPrefix("journal-") || $0.hasSuffix(".tmp") }
-        guard ours else {
+        guard names.allSatisfy(isLeftover) else {
             throw LineupError(.databaseConnectionError, "\(path) is a directory with other files and no Lineup manifest")
         }
+    }
+
+    /// A name an interrupted creation of a store may leave behind.
+    private static func isLeftover(_ name: String) -> Bool {
+        name == FormatConstants.lockName || name.hasSuffix(".tmp")
+            || (name.hasPrefix("journal-") && name.hasSuffix(".log"))
+    }
+
+    /// Writes an empty store's first files unless the manifest exists. The caller holds the lock.
+    private static func createIfMissing(_ path: String, fileSystem: any FileSystem) throws {
+        if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != nil { return }
         // A new store: journal 1, then the manifest that names it. A crash in between leaves a
         // directory this same step recreates.
         var generator = SystemRandomNumberGenerator()
@@ -280,7 +294,24 @@ final class Store: @unchecked Sendable {
     /// Reads the store again from disk (a reader's way to see another process's changes).
     func refresh() throws {
         guard !isWriter else { return }
-        try loadFromDisk()
+        try loadAsReader()
+    }
+
+    /// A reader's load: the writer may checkpoint between our reading the manifest and the
+    /// journal it names (and delete that journal). When a load fails and the manifest has
+    /// changed meanwhile, it is tried again.
+    private func loadAsReader() throws {
+        var attempt = 0
+        while true {
+            let before = try? readFile(FormatConstants.manifestName)
+            do {
+                try loadFromDisk()
+                return
+            } catch let error as LineupError where error.code == .corruptStore && attempt < 8 {
+                guard let after = try? readFile(FormatConstants.manifestName), after != before else { throw error }
+                attempt += 1
+            }
+        }
     }
 
     func close() {
@@ -416,6 +447,7 @@ final class Store: @unchecked Sendable {
             for (index, entry) in batch.enumerated() {
                 var record = entry.record
                 record.isCommit = index == batch.count - 1
+                record.isFirst = index == 0
                 bytes += JournalFormat.encodeRecord(record, journalNumber: manifest.journalNumber)
             }
             let descriptor = journalDescriptor!

@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+@testable import Lineup
+
+/// Power loss at every durability point of a workload, and I/O faults, through the
+/// file-system layer (FORMAT.md §8–9).
+@Suite struct CrashSimulationTests {
+    static let settings = CollectionSettings(modelName: "M", compression: .none)
+
+    /// What a workload did before it died.
+    struct History {
+        var attemptedEnrollments: [RecordID] = []
+        var acknowledgedEnrollments: [RecordID] = []
+        var attemptedRemovals: Set<RecordID> = []
+        var acknowledgedRemovals: Set<RecordID> = []
+    }
+
+    static func enrollment(_ id: RecordID, _ index: Int, dimension: Int = 8) -> PreparedEnrollment {
+        var generator = SeededGenerator(seed: UInt64(index + 1))
+        let vector = (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) }
+        let unit = VectorEncoder.normalized(vector)
+        return PreparedEnrollment(id: id, identity: "person-\(index % 5)",
+                                  vector: VectorEncoder.encode(unit: unit, as: .none), dimension: dimension)
+    }
+
+    /// Enrolls `count` Faceprints one by one, removing one every few, with checkpoints every
+    /// `sealRows` rows; stops at the first error (the simulated death).
+    static func workload(_ path: String, fileSystem: any FileSystem, count: Int, sealRows: Int) -> History {
+        var history = History()
+        do {
+            let store = try Store(path: path, fileSystem: fileSystem, sealRows: sealRows)
+            defer { store.close() }
+            try store.createCollection("c", settings: settings)
+            let collection = FileCollection(store: store, state: try store.collection("c"))
+            for index in 0..<count {
+                let id = RecordID.generate()
+                history.attemptedEnrollments.append(id)
+                try collection.enroll([enrollment(id, index)])
+                history.acknowledgedEnrollments.append(id)
+                if index % 4 == 3 {
+                    let victim = history.acknowledgedEnrollments[index - 2]
+                    history.attemptedRemovals.insert(victim)
+                    try collection.remove(id: victim)
+                    history.acknowledgedRemovals.insert(victim)
+                }
+            }
+        } catch {}
+        return history
+    }
+
+    /// Opens the store with the real file system and checks it against the history: it opens,
+    /// verifies clean, holds every acknowledged change, and nothing that was never attempted.
+    static func check(_ path: String, _ history: History, trial: String) throws {
+        let store: Store
+        do {
+            store = try Store(path: path)
+        } catch {
+            Issue.record("\(trial): the store did not open after the crash: \(error)")
+            return
+        }
+        defer { store.close() }
+        let live: Set<String>
+        if let state = try? store.collection("c") {
+            live = Set(state.liveRecords().identities.keys)
+        } else {
+            #expect(history.acknowledgedEnrollments.isEmpty, "\(trial): the collection vanished with acknowledged enrollments")
+            live = []
+        }
+        for id in history.acknowledgedEnrollments where !history.attemptedRemovals.contains(id) {
+            #expect(live.contains(id.string), "\(trial): acknowledged enrollment \(id.string) lost")
+        }
+        for id in history.acknowledgedRemovals {
+            #expect(!live.contains(id.string), "\(trial): acknowledged removal of \(id.string) undone")
+        }
+        let attempted = Set(history.attemptedEnrollments.map(\.string))
+        #expect(live.isSubset(of: attempted), "\(trial): the store holds something never enrolled")
+        let report = StoreInspector.verify(path: path)
+        #expect(report.isIntact, "\(trial): verify found \(report.problems)")
+    }
+
+    @Test func powerLossAtEveryDurabilityPoint() throws {
+        let count = ProcessInfo.processInfo.environment["LINEUP_TORTURE"] == nil ? 24 : 120
+        let sealRows = 7
+        // A dry run counts the durability points of the whole workload.
+        let counting = FaultInjectingFileSystem()
+        let dryRun = try TemporaryDirectory()
+        _ = Self.workload(dryRun.path + "/store", fileSystem: counting, count: count, sealRows: sealRows)
+        let points = counting.durabilityPoints
+        #expect(points > count, "the workload syncs at least once an enrollment")
+        var trials = 0
+        for point in 1...points {
+            for mode in FaultInjectingFileSystem.UnsyncedData.allCases {
+                let directory = try TemporaryDirectory()
+                let path = directory.path + "/store"
+                let fileSystem = FaultInjectingFileSystem()
+                fileSystem.crash(afterDurabilityPoint: point)
+                let history = Self.workload(path, fileSystem: fileSystem, count: count, sealRows: sealRows)
+                try fileSystem.simulatePowerLoss(path, unsynced: mode, seed: UInt64(point))
+                try Self.check(path, history, trial: "power loss after durability point \(point) (\(mode))")
+                trials += 1
+            }
+        }
+        #expect(trials == points * 3)
+    }
+
+    @Test func failedFsyncTurnsTheStoreReadOnlyAndIsNeverRetried() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/store"
+        let fileSystem = FaultInjectingFileSystem()
+        var acknowledged: [RecordID] = []
+        do {
+            let store = try Store(path: path, fileSystem: fileSystem)
+            defer { store.close() }
+            try store.createCollection("c", settings: Self.settings)
+            let collection = FileCollection(store: store, state: try store.collection("c"))
+            for index in 0..<3 {
+                let id = RecordID.generate()
+                try collection.enroll([Self.enrollment(id, index)])
+                acknowledged.append(id)
+            }
+            fileSystem.fail(.sync, at: 1)
+            #expect(throws: LineupError.self) { try collection.enroll([Self.enrollment(.generate(), 3)]) }
+            let syncsAfterFailure = fileSystem.count(.sync)
+            for index in 4..<6 {
+                do {
+                    try collection.enroll([Self.enrollment(.generate(), index)])
+                    Issue.record("an enrollment was acknowledged after a failed fsync")
+                } catch let error as LineupError {
+                    #expect(error.code == .readOnly)
+                }
+            }
+            #expect(throws: LineupError.self) { try collection.remove(id: acknowledged[0]) }
+            #expect(throws: LineupError.self) { try store.createCollection("d", settings: Self.settings) }
+            #expect(fileSystem.count(.sync) == syncsAfterFailure, "the failed fsync was retried")
+            // Reads go on.
+            #expect(store.collectionNames() == ["c"])
+        }
+        let reopened = try Store(path: path)
+        defer { reopened.close() }
+        let live = Set(try reopened.collection("c").liveRecords().identities.keys)
+        for id in acknowledged { #expect(live.contains(id.string)) }
+        #expect(StoreInspector.verify(path: path).isIntact)
+    }
+
+    @Test(arguments: [ENOSPC, EIO])
+    func failedJournalWriteAcknowledgesNothing(errno: Int32) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/store"
+        let fileSystem = FaultInjectingFileSystem()
+        var acknowledged: [RecordID] = []
+        do {
+            let store = try Store(path: path, fileSystem: fileSystem)
+            defer { store.close() }
+            try store.createCollection("c", settings: Self.settings)
+            let collection = FileCollection(store: store, state: try store.collection("c"))
+            let first = RecordID.generate()
+            try collection.enroll([Self.enrollment(first, 0)])
+            acknowledged.append(first)
+            fileSystem.fail(.write, at: 1, errno: errno)
+            do {
+                try collection.enroll([Self.enrollment(.generate(), 1)])
+                Issue.record("an enrollment was acknowledged although its journal write failed")
+            } catch let error as LineupError {
+                #expect(error.underlyingErrno == errno)
+            }
+            #expect(throws: LineupError.self) { try collection.enroll([Self.enrollment(.generate(), 2)]) }
+        }
+        let reopened = try Store(path: path)
+        defer { reopened.close() }
+        let live = Set(try reopened.collection("c").liveRecords().identities.keys)
+        #expect(live.contains(acknowledged[0].string))
+    }
+
+    /// The N-th call of each operation fails, N rising until the workload completes: never an
+    /// acknowledgement that is not durable, never a store that does not open.
+    @Test(arguments: [FaultInjectingFileSystem.Operation.write, .sync, .rename, .syncDirectory, .open])
+    func faultLoop(operation: FaultInjectingFileSystem.Operation) throws {
+        for n in 1...40 {
+            let directory = try TemporaryDirectory()
+            let path = directory.path + "/store"
+            let fileSystem = FaultInjectingFileSystem()
+            fileSystem.fail(operation, at: n, errno: n % 2 == 0 ? ENOSPC : EIO)
+            let history = Self.workload(path, fileSystem: fileSystem, count: 12, sealRows: 5)
+            // Whatever was acknowledged is on disk even with nothing more synced.
+            try fileSystem.simulatePowerLoss(path, unsynced: .dropped)
+            try Self.check(path, history, trial: "\(operation) fails at call \(n)")
+            if history.acknowledgedEnrollments.count == 12 && fileSystem.count(operation) < n { break }
+        }
+    }
+}
+
+/// A temporary directory, removed when the value is released.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.path + "/lineup-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
