@@ -108,7 +108,7 @@ struct ImportCommand: ParsableCommand {
             let sdk = try storeOptions.connect()
             try sdk.loadCollection(collection)
             let model = try sdk.getCollectionMetadata(collection).modelName
-            let batch = 8192
+            let batch = 262_144   // one segment file a call (Store.importSegmentRows)
             var done = 0
             let start = ContinuousClock.now
             while done < matrix.rows {

@@ -33,12 +33,19 @@ import Testing
             try store.createCollection("c", settings: settings)
             let collection = FileCollection(store: store, state: try store.collection("c"))
             for index in 0..<count {
+                if index == count / 2 {
+                    // One bulk enrollment, which goes straight into a segment file.
+                    let ids = (0..<FileCollection.bulkThreshold).map { _ in RecordID.generate() }
+                    history.attemptedEnrollments += ids
+                    try collection.enroll(ids.enumerated().map { enrollment($1, 1000 + $0) })
+                    history.acknowledgedEnrollments += ids
+                }
                 let id = RecordID.generate()
                 history.attemptedEnrollments.append(id)
                 try collection.enroll([enrollment(id, index)])
                 history.acknowledgedEnrollments.append(id)
                 if index % 4 == 3 {
-                    let victim = history.acknowledgedEnrollments[index - 2]
+                    let victim = history.acknowledgedEnrollments[history.acknowledgedEnrollments.count - 3]
                     history.attemptedRemovals.insert(victim)
                     try collection.remove(id: victim)
                     history.acknowledgedRemovals.insert(victim)

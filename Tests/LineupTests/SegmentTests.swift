@@ -40,16 +40,10 @@ import Testing
     static func write(_ rows: [Row], in directory: String, number: UInt64 = 3, collectionID: UInt32 = 2,
                       encoding: VectorCompression, dimension: Int) throws -> UInt64 {
         let writer = SegmentWriter(fileSystem: PosixFileSystem.shared, directory: directory, storeID: storeID)
-        // Every row's bytes stay alive for the whole call.
-        let flat = rows.flatMap(\.vector.bytes)
-        let size = dimension * encoding.bytesPerDimension
-        return try flat.withUnsafeBytes { buffer in
-            try writer.write(number: number, collectionID: collectionID, encoding: encoding, dimension: dimension,
-                             count: rows.count) { index in
-                SegmentWriter.Row(id: rows[index].id, identity: rows[index].identity,
-                                  vector: UnsafeRawBufferPointer(rebasing: buffer[(index * size)..<((index + 1) * size)]),
-                                  scale: rows[index].vector.scale)
-            }
+        return try writer.write(number: number, collectionID: collectionID, encoding: encoding, dimension: dimension,
+                                count: rows.count) { index in
+            SegmentWriter.Row(id: rows[index].id, identity: rows[index].identity, vector: rows[index].vector.bytes,
+                              scale: rows[index].vector.scale)
         }
     }
 

@@ -59,7 +59,7 @@ do {
         let sdk = try connect(arguments[1], compression: compression)
         try sdk.createLoadCollection(arguments[2])
         let start = ContinuousClock.now
-        let batch = 8192
+        let batch = 262_144   // one segment file a call (Store.importSegmentRows)
         var done = 0
         while done < faceprints.count {
             let end = min(done + batch, faceprints.count)

@@ -58,16 +58,9 @@ final class GalleryChunk: VectorBlockSource, @unchecked Sendable {
 
     func identity(at row: Int) -> String { identities[row] }
 
-    /// The stored vector of row `row`. Valid while the chunk is alive: the caller keeps a
-    /// reference to the chunk for as long as it uses the bytes.
-    func unsafeVectorBytes(at row: Int) -> UnsafeRawBufferPointer {
-        precondition(row < written)
-        return UnsafeRawBufferPointer(start: vectors + row * stride, count: dimension * encoding.bytesPerDimension)
-    }
-
     func scale(at row: Int) -> Float { scales[row] }
 
-    /// The stored bytes of row `row`, for tests and inspection.
+    /// The stored bytes of row `row` (sealing into a segment, tests, inspection).
     func storedBytes(at row: Int) -> [UInt8] {
         Array(UnsafeRawBufferPointer(start: vectors + row * stride, count: dimension * encoding.bytesPerDimension))
     }

@@ -126,6 +126,16 @@ final class CollectionState: Sendable {
         }
     }
 
+    /// Appends segments written by a bulk import (the tail is empty: the import sealed it).
+    func appendSegments(_ segments: [Segment], dimension: Int) {
+        inner.withLock { inner in
+            inner.segments.append(contentsOf: segments)
+            inner.removed.append(contentsOf: segments.map { _ in nil })
+            inner.dimension = dimension
+            inner.tail = Gallery(settings: settings, dimension: dimension)
+        }
+    }
+
     /// The manifest entries of the sealed segments, with their removed rows as of now.
     func removedRows() -> [[UInt32]] {
         inner.withLock { inner in

@@ -84,8 +84,15 @@ final class FileCollection: CollectionStore {
     var name: String { state.name }
     var settings: CollectionSettings { state.settings }
 
+    /// Batches at least this large go straight into segment files (``Store/bulkEnroll``).
+    static let bulkThreshold = 4096
+
     func enroll(_ batch: [PreparedEnrollment]) throws {
         guard let first = batch.first else { return }
+        if batch.count >= FileCollection.bulkThreshold {
+            try store.bulkEnroll(collection: state, batch: batch)
+            return
+        }
         let state = self.state
         _ = try store.commit(collection: state, type: .enroll) {
             let dimension = state.reservedDimension == 0 ? first.dimension : state.reservedDimension

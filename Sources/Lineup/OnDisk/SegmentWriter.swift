@@ -8,7 +8,7 @@ struct SegmentWriter {
         var id: RecordID
         var identity: String
         /// The stored vector, `dimension × bytes-a-dimension` bytes.
-        var vector: UnsafeRawBufferPointer
+        var vector: [UInt8]
         var scale: Float
     }
 
@@ -67,7 +67,9 @@ struct SegmentWriter {
                     let item = row(rowIndex + index)
                     precondition(item.vector.count == vectorBytes)
                     let start = index * stride
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + vectorBytes)]).copyMemory(from: item.vector)
+                    item.vector.withUnsafeBytes {
+                        UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + vectorBytes)]).copyMemory(from: $0)
+                    }
                     if stride > vectorBytes {
                         buffer[(start + vectorBytes)..<(start + stride)].initializeMemory(as: UInt8.self, repeating: 0)
                     }

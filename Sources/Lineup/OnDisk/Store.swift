@@ -507,7 +507,7 @@ final class Store: @unchecked Sendable {
                                dimension: tail.dimension, count: rows.count) { index in
                             let (chunk, row) = rows[index]
                             return SegmentWriter.Row(id: chunk.recordID(at: row), identity: chunk.identity(at: row),
-                                                     vector: chunk.unsafeVectorBytes(at: row), scale: chunk.scale(at: row))
+                                                     vector: chunk.storedBytes(at: row), scale: chunk.scale(at: row))
                         }
                     segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
                                           number: number, collectionID: state.id, fileSize: size, storeID: next.storeID)
@@ -560,6 +560,82 @@ final class Store: @unchecked Sendable {
         journalLength = FormatConstants.journalHeaderSize
         if let oldJournal { fileSystem.close(oldJournal) }
         try? fileSystem.unlink(path + "/" + oldName)
+    }
+
+    /// Rows a bulk import puts in one segment file.
+    static let importSegmentRows = 262_144
+
+    /// Enrolls a large batch straight into new segment files, all or none, bypassing the
+    /// journal: seals the tails first (so the batch follows every earlier enrollment), writes
+    /// the segments, and publishes them with one manifest replacement. Durable on return.
+    ///
+    /// - Throws: `enrollmentError` on a dimension mismatch; `readOnly` after an I/O failure.
+    func bulkEnroll(collection state: CollectionState, batch: [PreparedEnrollment]) throws {
+        guard let first = batch.first else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        try checkWritable()
+        while leaderActive { condition.wait() }
+        try checkWritable()
+        guard !state.isDropped else { throw LineupError.noCollection(state.name) }
+        let dimension = state.reservedDimension == 0 ? first.dimension : state.reservedDimension
+        for entry in batch where entry.dimension != dimension {
+            throw LineupError(.enrollmentError,
+                              "the Faceprint has \(entry.dimension) dimensions; the collection holds \(dimension)-dimensional vectors")
+        }
+        leaderActive = true
+        defer {
+            leaderActive = false
+            condition.broadcast()
+        }
+        if journalLength > FormatConstants.journalHeaderSize || collections.values.contains(where: { $0.tail.rowCount > 0 }) {
+            checkpoint()
+            if let failure { throw failure }
+        }
+        var next = manifest
+        guard let index = next.collections.firstIndex(where: { $0.id == state.id }) else {
+            throw LineupError.noCollection(state.name)
+        }
+        condition.unlock()
+        var segments: [Segment] = []
+        var outcome: LineupError?
+        do {
+            var start = 0
+            while start < batch.count {
+                let count = min(Store.importSegmentRows, batch.count - start)
+                let number = next.nextSegmentNumber
+                next.nextSegmentNumber += 1
+                let base = start
+                let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: next.storeID)
+                    .write(number: number, collectionID: state.id, encoding: state.settings.compression,
+                           dimension: dimension, count: count) { row in
+                        let entry = batch[base + row]
+                        return SegmentWriter.Row(id: entry.id, identity: entry.identity, vector: entry.vector.bytes,
+                                                 scale: entry.vector.scale)
+                    }
+                let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
+                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID)
+                segments.append(segment)
+                next.collections[index].segments.append(.init(number: number, rowCount: count, fileSize: size, removedRows: []))
+                start += count
+            }
+            next.collections[index].dimension = dimension
+            next.generation += 1
+            try Store.writeManifest(next, in: path, fileSystem: fileSystem)
+        } catch let error as LineupError {
+            outcome = error
+        } catch {
+            outcome = LineupError(.ioError, "\(error)")
+        }
+        condition.lock()
+        if let outcome {
+            failure = LineupError(.readOnly, "the store turned read-only after a failed import: \(outcome.message)",
+                                  errno: outcome.underlyingErrno)
+            throw LineupError(outcome.code, "the import was not made durable: \(outcome.message)", errno: outcome.underlyingErrno)
+        }
+        manifest = next
+        state.reservedDimension = dimension
+        state.appendSegments(segments, dimension: dimension)
     }
 
     /// Seals and checkpoints now (import, close, tests).

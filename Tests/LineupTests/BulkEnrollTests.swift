@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import Lineup
+
+extension SDKTests {
+    /// Large batches on the on-disk store go straight into segment files (Store.bulkEnroll).
+    @Suite struct BulkEnroll {
+        static func connect(_ path: String) throws -> SDK {
+            ProcessConnection.resetForTesting()
+            var options = ConfigurationOptions()
+            options.dbms = .file
+            let sdk = SDK(options: options)
+            try sdk.createDatabaseConnection(path)
+            return sdk
+        }
+
+        static func segmentFiles(_ path: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.sorted()
+        }
+
+        @Test func bulkBatchLandsInASegmentAfterEarlierEnrollmentsAndSurvivesReopen() throws {
+            let directory = try TemporaryDirectory()
+            let path = directory.path + "/store"
+            var rng = SeededGenerator(seed: 41)
+            let sdk = try Self.connect(path)
+            try sdk.createLoadCollection("c")
+            let shared = rng.faceprint(16)
+            let first = try sdk.enrollFaceprint(shared, identity: "first")   // in the journal
+            var faceprints = (0..<(FileCollection.bulkThreshold + 10)).map { _ in rng.faceprint(16) }
+            faceprints[7] = shared                                              // a tie with `first`
+            let identities = faceprints.indices.map { "bulk-\($0 % 100)" }
+            let ids = try sdk.enrollFaceprints(faceprints, identities: identities)
+            #expect(ids.count == faceprints.count)
+            #expect(try Self.segmentFiles(path).count == 2, "the journal's tail was sealed, then the batch written")
+            let last = try sdk.enrollFaceprint(rng.faceprint(16), identity: "last")
+
+            func check(_ sdk: SDK) throws {
+                let metadata = try sdk.getCollectionMetadata("c")
+                #expect(metadata.numFaceprints == faceprints.count + 2)
+                #expect(metadata.numIdentities == 100 + 2)
+                let tie = try sdk.identifyTopCandidates(shared, numCandidates: 2)
+                #expect(tie.map(\.uuid) == [first, ids[7]], "ties in enrollment order across journal and bulk segment")
+                for index in [0, 1000, faceprints.count - 1] {
+                    #expect(try sdk.identifyTopCandidate(faceprints[index])?.uuid == ids[index])
+                }
+                let map = try sdk.getCollectionIdentities("c")
+                #expect(map[last] == "last" && map[ids[5]] == "bulk-5")
+            }
+            try check(sdk)
+            let reopened = try Self.connect(path)
+            try reopened.loadCollection("c")
+            try check(reopened)
+            #expect(StoreInspector.verify(path: path).isIntact)
+            ProcessConnection.resetForTesting()
+        }
+
+        @Test func bulkBatchWithAWrongDimensionChangesNothing() throws {
+            let directory = try TemporaryDirectory()
+            let path = directory.path + "/store"
+            var rng = SeededGenerator(seed: 42)
+            let sdk = try Self.connect(path)
+            try sdk.createLoadCollection("c")
+            _ = try sdk.enrollFaceprint(rng.faceprint(16), identity: "a")
+            var faceprints = (0..<FileCollection.bulkThreshold).map { _ in rng.faceprint(16) }
+            faceprints[100] = rng.faceprint(17)
+            let before = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+            expectError(.enrollmentError) {
+                _ = try sdk.enrollFaceprints(faceprints, identities: faceprints.indices.map { "p\($0)" })
+            }
+            #expect(try sdk.getCollectionMetadata("c").numFaceprints == 1)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: path).sorted() == before)
+            // A bulk batch of a new collection fixes its dimension like any first enrollment.
+            try sdk.createLoadCollection("d")
+            let good = (0..<FileCollection.bulkThreshold).map { _ in rng.faceprint(8) }
+            _ = try sdk.enrollFaceprints(good, identities: good.indices.map { "q\($0)" }, collectionName: "d")
+            #expect(try sdk.getCollectionMetadata("d").featureVectorSizeBytes == 32)
+            expectError(.enrollmentError) { _ = try sdk.enrollFaceprint(rng.faceprint(9), identity: "x", collectionName: "d") }
+            ProcessConnection.resetForTesting()
+        }
+    }
+}
