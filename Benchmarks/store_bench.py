@@ -25,6 +25,20 @@ def run_bench(*args):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def disk_bandwidth(path, size):
+    """Sequential write then fsync of `size` bytes: what any durable import must pay."""
+    block = os.urandom(1 << 20)
+    start = time.perf_counter()
+    with open(path, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(block)
+        f.flush()
+        os.fsync(f.fileno())
+    elapsed = time.perf_counter() - start
+    os.remove(path)
+    return (size >> 20 << 20) / elapsed
+
+
 def sqlite_bulk(path, vectors, identities):
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous=FULL")
@@ -75,9 +89,23 @@ def main():
             f.write("\n".join(identities) + "\n")
 
         results = {"rows": args.rows, "dimension": args.dimension}
-        sqlite_import = sqlite_bulk(os.path.join(work, "bulk.sqlite"), vectors, identities)
-        lineup_import = run_bench("import", os.path.join(work, "store"), "gallery",
-                                  os.path.join(work, "vectors.npy"), os.path.join(work, "identities.txt"))
+        # Both imports end in fsyncs of a few hundred MB, so the disk sets much of the pace and
+        # it varies from moment to moment on shared machines: best of three each, interleaved,
+        # with the disk's own write+fsync bandwidth measured alongside.
+        sqlite_runs, lineup_runs, disk_runs = [], [], []
+        for attempt in range(3):
+            sqlite_path = os.path.join(work, f"bulk{attempt}.sqlite")
+            sqlite_runs.append(sqlite_bulk(sqlite_path, vectors, identities))
+            os.remove(sqlite_path)
+            store = os.path.join(work, "store" if attempt == 2 else f"store{attempt}")
+            lineup_runs.append(run_bench("import", store, "gallery",
+                                         os.path.join(work, "vectors.npy"), os.path.join(work, "identities.txt")))
+            if attempt < 2:
+                shutil.rmtree(store)
+            disk_runs.append(disk_bandwidth(os.path.join(work, "disk.probe"), vectors.nbytes))
+        sqlite_import = max(sqlite_runs)
+        lineup_import = max(lineup_runs, key=lambda run: run["rows_per_second"])
+        results["disk_write_fsync_bytes_per_second"] = max(disk_runs)
         results["import"] = {"sqlite_rows_per_second": sqlite_import,
                              "lineup_rows_per_second": lineup_import["rows_per_second"],
                              "ratio": lineup_import["rows_per_second"] / sqlite_import}
@@ -102,7 +130,9 @@ def main():
         results["store_bytes_per_faceprint"] = sum(sizes.values()) / args.rows
 
         print(f"Lineup store vs SQLite, {args.rows} x {args.dimension} float32 (this machine, one run)")
-        print(f"  bulk import           SQLite {sqlite_import:12,.0f} rows/s   Lineup {lineup_import['rows_per_second']:12,.0f} rows/s   ratio {results['import']['ratio']:6.2f}x")
+        print(f"  bulk import           SQLite {sqlite_import:12,.0f} rows/s   Lineup {lineup_import['rows_per_second']:12,.0f} rows/s   ratio {results['import']['ratio']:6.2f}x  (best of 3)")
+        disk = results["disk_write_fsync_bytes_per_second"]
+        print(f"  disk write+fsync      {disk / 1e6:8,.0f} MB/s: Lineup's import wrote {lineup_import['rows_per_second'] * args.dimension * 4 / 1e6:,.0f} MB/s of vectors")
         d = results["durable_enroll"]
         print(f"  durable enrollments   SQLite {sqlite_single:12,.0f} /s       Lineup 1 thread {d['lineup_1_thread_per_second']:9,.0f} /s ({d['ratio_1_thread']:.2f}x)   8 threads {d['lineup_8_threads_per_second']:9,.0f} /s ({d['ratio_8_threads']:.2f}x)")
         print(f"  open + first probe    {opened['open_and_first_probe_seconds'] * 1000:8.1f} ms (open {opened['open_seconds'] * 1000:.1f} ms, warm probe {opened['warm_probe_seconds'] * 1000:.1f} ms) over {opened['faceprints']} Faceprints")

@@ -28,10 +28,7 @@ extension SDK {
                 throw LineupError(.enrollmentError,
                                   "a Faceprint's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(store.settings.modelName))")
             }
-            let unit = VectorEncoder.normalized(faceprint.featureVector)
-            prepared.append(PreparedEnrollment(id: .generate(), identity: identity,
-                                               vector: VectorEncoder.encode(unit: unit, as: store.settings.compression),
-                                               dimension: unit.count))
+            prepared.append(PreparedEnrollment(faceprint, identity: identity, compression: store.settings.compression))
         }
         try store.enroll(prepared)
         return prepared.map { $0.id.string }

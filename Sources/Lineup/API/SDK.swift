@@ -155,10 +155,7 @@ public final class SDK: Sendable {
             throw LineupError(.enrollmentError,
                               "the Faceprint's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(store.settings.modelName))")
         }
-        let unit = VectorEncoder.normalized(faceprint.featureVector)
-        let prepared = PreparedEnrollment(id: .generate(), identity: identity,
-                                          vector: VectorEncoder.encode(unit: unit, as: store.settings.compression),
-                                          dimension: unit.count)
+        let prepared = PreparedEnrollment(faceprint, identity: identity, compression: store.settings.compression)
         try store.enroll([prepared])
         return prepared.id.string
     }

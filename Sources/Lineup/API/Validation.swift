@@ -43,14 +43,13 @@ enum Validation {
         guard vector.count <= maximumDimension else {
             throw LineupError(.invalidArgument, "the feature vector has \(vector.count) dimensions; at most \(maximumDimension) are accepted")
         }
-        var anyNonZero = false
-        for value in vector {
-            guard value.isFinite else {
-                throw LineupError(.invalidArgument, "the feature vector contains NaN or an infinity")
-            }
-            if value != 0 { anyNonZero = true }
+        // One pass: the sum of squares is finite exactly when every element is, and zero
+        // exactly when every element is zero (squares of tiny floats do not underflow in Double).
+        let squaredNorm = VectorEncoder.squaredNorm(vector)
+        guard squaredNorm.isFinite else {
+            throw LineupError(.invalidArgument, "the feature vector contains NaN or an infinity")
         }
-        guard anyNonZero else { throw LineupError(.invalidArgument, "the feature vector is all zero") }
+        guard squaredNorm > 0 else { throw LineupError(.invalidArgument, "the feature vector is all zero") }
     }
 
     /// A model name recorded by a collection: 1–255 bytes of UTF-8 without control characters.

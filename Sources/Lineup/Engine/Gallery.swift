@@ -18,6 +18,16 @@ struct PreparedEnrollment: Sendable {
     let dimension: Int
 }
 
+extension PreparedEnrollment {
+    /// A validated Faceprint, normalised and encoded for a collection stored as `compression`,
+    /// with a new UUID.
+    init(_ faceprint: Faceprint, identity: String, compression: VectorCompression) {
+        self.init(id: .generate(), identity: identity,
+                  vector: VectorEncoder.encodeNormalizing(faceprint.featureVector, as: compression),
+                  dimension: faceprint.featureVector.count)
+    }
+}
+
 /// The in-memory state of one collection: vectors in append-only chunks, deletion bitmaps,
 /// and the indexes that map UUIDs and identities to rows.
 ///

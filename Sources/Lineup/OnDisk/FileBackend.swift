@@ -94,6 +94,10 @@ final class FileCollection: CollectionStore {
             return
         }
         let state = self.state
+        // The payload depends on nothing the commit lock guards: build it before taking it.
+        let payload = JournalFormat.encodeEnrollments(batch.map {
+            .init(id: $0.id, identity: $0.identity, dimension: $0.dimension, vector: $0.vector)
+        })
         _ = try store.commit(collection: state, type: .enroll) {
             let dimension = state.reservedDimension == 0 ? first.dimension : state.reservedDimension
             for entry in batch where entry.dimension != dimension {
@@ -101,9 +105,6 @@ final class FileCollection: CollectionStore {
                                   "the Faceprint has \(entry.dimension) dimensions; the collection holds \(dimension)-dimensional vectors")
             }
             state.reservedDimension = dimension
-            let payload = JournalFormat.encodeEnrollments(batch.map {
-                .init(id: $0.id, identity: $0.identity, dimension: $0.dimension, vector: $0.vector)
-            })
             return (payload, {
                 (try? state.applyEnroll(batch)) == nil ? 0 : batch.count
             })

@@ -15,8 +15,12 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
 
     /// Opens and checks `path`, which the manifest says is segment `number` of collection
     /// `collectionID`, of `fileSize` bytes.
+    ///
+    /// `verify: false` is for a file this process has just written and synced: its checksums
+    /// were computed from the bytes in memory, and reading them back through the page cache
+    /// would only find those same bytes again.
     init(fileSystem: any FileSystem, path: String, number: UInt64, collectionID: UInt32,
-         fileSize: UInt64, storeID: RecordID) throws {
+         fileSize: UInt64, storeID: RecordID, verify: Bool = true) throws {
         let descriptor: Int32
         do {
             descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
@@ -33,7 +37,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         guard header.segmentNumber == number, header.collectionID == collectionID, header.storeID == storeID else {
             throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) belongs elsewhere")
         }
-        try verify()
+        if verify { try self.verify() }
     }
 
     /// Checks every section's checksum and that the tables are consistent.

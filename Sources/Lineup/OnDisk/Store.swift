@@ -443,16 +443,18 @@ final class Store: @unchecked Sendable {
         if let failure {
             for entry in batch { entry.result = .failure(failure) }
         } else {
+            let descriptor = journalDescriptor!
+            let offset = journalLength
+            let journalNumber = manifest.journalNumber
+            // Encoding and I/O happen without the lock, so callers keep queueing meanwhile.
+            condition.unlock()
             var bytes: [UInt8] = []
             for (index, entry) in batch.enumerated() {
                 var record = entry.record
                 record.isCommit = index == batch.count - 1
                 record.isFirst = index == 0
-                bytes += JournalFormat.encodeRecord(record, journalNumber: manifest.journalNumber)
+                bytes += JournalFormat.encodeRecord(record, journalNumber: journalNumber)
             }
-            let descriptor = journalDescriptor!
-            let offset = journalLength
-            condition.unlock()
             var ioFailure: LineupError?
             do {
                 try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
@@ -510,7 +512,7 @@ final class Store: @unchecked Sendable {
                                                      vector: chunk.storedBytes(at: row), scale: chunk.scale(at: row))
                         }
                     segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
-                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID)
+                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verify: false)
                 }
                 sealed.append((state, segment))
             }
@@ -614,7 +616,7 @@ final class Store: @unchecked Sendable {
                                                  scale: entry.vector.scale)
                     }
                 let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
-                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID)
+                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verify: false)
                 segments.append(segment)
                 next.collections[index].segments.append(.init(number: number, rowCount: count, fileSize: size, removedRows: []))
                 start += count
