@@ -3,6 +3,8 @@
 //   lineup-bench import  STORE COLLECTION VECTORS.npy IDENTITIES.txt [--compression none|fp16|int8]
 //   lineup-bench enroll  STORE COLLECTION --threads T --count N --dimension D
 //   lineup-bench open-probe STORE COLLECTION PROBES.npy
+//   lineup-bench probe   STORE COLLECTION PROBES.npy [--repeat N] [--batch B]
+//   lineup-bench bandwidth --megabytes M --threads T
 //
 // Times come from the monotonic clock around the operation alone (not process start-up or
 // reading input files).
@@ -123,6 +125,70 @@ do {
         report(["operation": "open-probe", "faceprints": faceprints, "open_seconds": opened,
                 "open_and_first_probe_seconds": firstAnswer, "warm_probe_seconds": scan])
 
+    case "probe":
+        // Single-probe latency (median of --repeat runs, each a different probe) and, with
+        // --batch B, the time per probe of one batch of B probes.
+        guard arguments.count >= 4 else { fail("usage: lineup-bench probe STORE COLLECTION PROBES.npy [--repeat N] [--batch B]") }
+        let repeatCount = Int(option("--repeat", in: arguments) ?? "10") ?? 10
+        let batchSize = Int(option("--batch", in: arguments) ?? "0") ?? 0
+        let probes = try readMatrix(arguments[3])
+        let sdk = try connect(arguments[1])
+        try sdk.loadCollection(arguments[2])
+        let faceprints = (0..<probes.rows).map { Faceprint(featureVector: Array(probes.row($0))) }
+        _ = try sdk.identifyTopCandidate(faceprints[0], collectionName: arguments[2])   // warm the page cache
+        var times: [Double] = []
+        for index in 0..<repeatCount {
+            let start = ContinuousClock.now
+            _ = try sdk.identifyTopCandidates(faceprints[index % faceprints.count], numCandidates: 10,
+                                              threshold: -1, collectionName: arguments[2])
+            times.append(seconds(since: start))
+        }
+        times.sort()
+        var values: [String: Any] = ["operation": "probe", "single_median_seconds": times[times.count / 2],
+                                     "single_best_seconds": times[0],
+                                     "faceprints": try sdk.getCollectionMetadata(arguments[2]).numFaceprints]
+        if batchSize > 0 {
+            let batch = (0..<batchSize).map { faceprints[$0 % faceprints.count] }
+            var best = Double.infinity
+            for _ in 0..<2 {
+                let start = ContinuousClock.now
+                _ = try sdk.batchIdentifyTopCandidates(batch, numCandidates: 10, threshold: -1, collectionName: arguments[2])
+                best = min(best, seconds(since: start))
+            }
+            values["batch"] = batchSize
+            values["batch_seconds_per_probe"] = best / Double(batchSize)
+        }
+        report(values)
+
+    case "bandwidth":
+        // Read bandwidth: every thread sums its share of a buffer of 64-bit words, best of 5.
+        let megabytes = Int(option("--megabytes", in: arguments) ?? "2048") ?? 2048
+        let threads = Int(option("--threads", in: arguments) ?? "2") ?? 2
+        let words = megabytes << 17
+        let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        for index in 0..<words { buffer[index] = UInt64(truncatingIfNeeded: index) }
+        nonisolated(unsafe) let shared = UnsafePointer(buffer)
+        var best = Double.infinity
+        let sink = ResultBox()
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                let begin = words / threads * thread
+                let end = thread == threads - 1 ? words : words / threads * (thread + 1)
+                var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0, d: UInt64 = 0
+                var index = begin
+                while index + 4 <= end {
+                    a &+= shared[index]; b &+= shared[index + 1]; c &+= shared[index + 2]; d &+= shared[index + 3]
+                    index += 4
+                }
+                sink.add(a &+ b &+ c &+ d)
+            }
+            best = min(best, seconds(since: start))
+        }
+        buffer.deallocate()
+        report(["operation": "bandwidth", "threads": threads, "bytes": words * 8,
+                "bytes_per_second": Double(words * 8) / best, "checksum": sink.value % 1000])
+
     default:
         fail("unknown command \(command)")
     }
@@ -130,4 +196,12 @@ do {
     fail(error.description)
 } catch {
     fail("\(error)")
+}
+
+/// Keeps the bandwidth loop's sums alive so the compiler cannot drop the reads.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total: UInt64 = 0
+    func add(_ value: UInt64) { lock.withLock { total &+= value } }
+    var value: UInt64 { lock.withLock { total } }
 }
