@@ -37,7 +37,18 @@ typedef struct lineup_kernel_table {
 } lineup_kernel_table;
 
 /// The dispatch table for this CPU, detected on first use. Thread-safe; never NULL.
+///
+/// The best instruction set the CPU and the OS support is chosen: "avx512" (AVX-512 F, BW, VL,
+/// DQ with FMA and F16C, and the OS saving the ZMM state), then "avx2" (AVX2, FMA, F16C), else
+/// "serial". The environment variable LINEUP_KERNELS=serial|avx2|avx512, read once, lowers the
+/// choice (for tests and benchmarks); it never raises it above what the CPU supports, and an
+/// unknown value is ignored.
 const lineup_kernel_table *lineup_kernels(void);
+
+/// The table of one named instruction set ("serial", "avx2", "avx512"), or NULL when the CPU
+/// (or the OS) lacks it or the name is unknown. Ignores LINEUP_KERNELS, so tests can hold every
+/// available table to the serial one. Thread-safe.
+const lineup_kernel_table *lineup_kernels_for(const char *isa);
 
 /// The portable reference kernels.
 void scores_f32_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
@@ -46,6 +57,25 @@ void scores_f16_serial(const void *rows, size_t row_stride, size_t count, size_t
                        const float *probe, const float *row_scales, float *scores);
 void scores_i8_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
                       const float *probe, const float *row_scales, float *scores);
+
+#if defined(__x86_64__)
+/// AVX2 + FMA + F16C kernels. Call only where lineup_kernels_for("avx2") is not NULL.
+void scores_f32_avx2(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                     const float *probe, const float *row_scales, float *scores);
+void scores_f16_avx2(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                     const float *probe, const float *row_scales, float *scores);
+void scores_i8_avx2(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                    const float *probe, const float *row_scales, float *scores);
+
+/// AVX-512 (F, BW, VL, DQ) + FMA + F16C kernels. Call only where lineup_kernels_for("avx512")
+/// is not NULL.
+void scores_f32_avx512(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                       const float *probe, const float *row_scales, float *scores);
+void scores_f16_avx512(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                       const float *probe, const float *row_scales, float *scores);
+void scores_i8_avx512(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                      const float *probe, const float *row_scales, float *scores);
+#endif
 
 /// CRC32C (Castagnoli, reflected 0x82F63B78, init and final XOR 0xFFFFFFFF), continuing from
 /// `crc` (0 to start). Uses SSE4.2 where present. FORMAT.md, "Checksums".
