@@ -70,6 +70,8 @@ def main():
                           "--compression", compression)
                 measured = run_bench("probe", store, "g", os.path.join(work, "probes.npy"), "--repeat", 10,
                                      "--batch", args.batch)
+                measured["store_bytes_per_faceprint"] = sum(
+                    os.path.getsize(os.path.join(store, name)) for name in os.listdir(store)) / rows
                 entry[f"lineup_{compression}"] = measured
                 shutil.rmtree(store)
 
@@ -99,6 +101,7 @@ def main():
                     reference = entry[f"faiss_{faiss_name}_seconds"]
                     line += f"  FAISS {faiss_name} {reference * 1000:8.2f} ms -> {single / reference:.2f}x"
                 line += f"  | batch {args.batch}: {lineup['batch_seconds_per_probe'] * 1000:.2f} ms/probe ({lineup['batch_seconds_per_probe'] / entry['numpy_gemm_seconds_per_probe']:.2f}x BLAS gemm)"
+                line += f"  | {lineup['store_bytes_per_faceprint']:.0f} B/Faceprint on disk"
                 print(line)
             del data
         os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
@@ -122,7 +125,8 @@ def plot(results):
             ys = [e[f"lineup_{compression}"]["single_median_seconds"] * 1000 for e in entries]
             axis.plot(xs, ys, marker=marker, label=f"Lineup {compression}, {dimension}-d")
         if "faiss_flat_seconds" in entries[0]:
-            axis.plot([e["rows"] for e in entries], [e["faiss_flat_seconds"] * 1000 for e in entries], "k--",
+            axis.plot([e["rows"] for e in entries], [e["faiss_flat_seconds"] * 1000 for e in entries],
+                      linestyle="--" if dimension >= 512 else ":", color="black" if dimension >= 512 else "gray",
                       marker="x", label=f"FAISS flat, {dimension}-d")
     axis.set_xscale("log")
     axis.set_yscale("log")

@@ -23,6 +23,20 @@ import Testing
                                   vector: VectorEncoder.encode(unit: unit, as: .none), dimension: dimension)
     }
 
+    /// A store at `path` with collection "c", through `fileSystem`.
+    static func openCollection(_ path: String, fileSystem: any FileSystem) throws -> (Store, FileCollection) {
+        let store = try Store(path: path, fileSystem: fileSystem)
+        try store.createCollection("c", settings: settings)
+        return (store, FileCollection(store: store, state: try store.collection("c")))
+    }
+
+    /// The live UUIDs of collection "c", reopening the store with the real file system.
+    static func liveIDs(_ path: String) throws -> Set<String> {
+        let store = try Store(path: path)
+        defer { store.close() }
+        return Set(try store.collection("c").liveRecords().identities.keys)
+    }
+
     /// Enrolls `count` Faceprints one by one, removing one every few, with checkpoints every
     /// `sealRows` rows; stops at the first error (the simulated death).
     static func workload(_ path: String, fileSystem: any FileSystem, count: Int, sealRows: Int) -> History {
@@ -116,10 +130,8 @@ import Testing
         let fileSystem = FaultInjectingFileSystem()
         var acknowledged: [RecordID] = []
         do {
-            let store = try Store(path: path, fileSystem: fileSystem)
+            let (store, collection) = try Self.openCollection(path, fileSystem: fileSystem)
             defer { store.close() }
-            try store.createCollection("c", settings: Self.settings)
-            let collection = FileCollection(store: store, state: try store.collection("c"))
             for index in 0..<3 {
                 let id = RecordID.generate()
                 try collection.enroll([Self.enrollment(id, index)])
@@ -142,9 +154,7 @@ import Testing
             // Reads go on.
             #expect(store.collectionNames() == ["c"])
         }
-        let reopened = try Store(path: path)
-        defer { reopened.close() }
-        let live = Set(try reopened.collection("c").liveRecords().identities.keys)
+        let live = try Self.liveIDs(path)
         for id in acknowledged { #expect(live.contains(id.string)) }
         #expect(StoreInspector.verify(path: path).isIntact)
     }
@@ -156,10 +166,8 @@ import Testing
         let fileSystem = FaultInjectingFileSystem()
         var acknowledged: [RecordID] = []
         do {
-            let store = try Store(path: path, fileSystem: fileSystem)
+            let (store, collection) = try Self.openCollection(path, fileSystem: fileSystem)
             defer { store.close() }
-            try store.createCollection("c", settings: Self.settings)
-            let collection = FileCollection(store: store, state: try store.collection("c"))
             let first = RecordID.generate()
             try collection.enroll([Self.enrollment(first, 0)])
             acknowledged.append(first)
@@ -172,9 +180,7 @@ import Testing
             }
             #expect(throws: LineupError.self) { try collection.enroll([Self.enrollment(.generate(), 2)]) }
         }
-        let reopened = try Store(path: path)
-        defer { reopened.close() }
-        let live = Set(try reopened.collection("c").liveRecords().identities.keys)
+        let live = try Self.liveIDs(path)
         #expect(live.contains(acknowledged[0].string))
     }
 

@@ -14,31 +14,8 @@ import Testing
         var bytes: Int { switch self { case .f32: 4; case .f16: 2; case .i8: 1 } }
     }
 
-    /// SplitMix64: seeded, so every run sees the same data.
-    struct Random: RandomNumberGenerator {
-        private var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func gaussian() -> Float {
-            let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &self)
-            let u2 = Double.random(in: 0..<1, using: &self)
-            return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-        }
-        /// A random unit vector, as the matcher's probes are.
-        mutating func unitVector(_ dimension: Int) -> [Float] {
-            while true {
-                let v = (0..<dimension).map { _ in gaussian() }
-                let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-                if norm > 0 { return v.map { Float(Double($0) / norm) } }
-            }
-        }
-    }
+    /// The suite's seeded generator (TestSupport.swift).
+    typealias Random = SeededGenerator
 
     /// Rows encoded back to back (tight), the value each element decodes to, one scale per row.
     struct Block {
@@ -325,5 +302,16 @@ import Testing
             #expect(lineup_kernels_for(unknown) == nil, "\(unknown)")
         }
         #expect(lineup_kernels_for(nil) == nil)
+    }
+}
+
+extension SeededGenerator {
+    /// A random unit vector, as the matcher's probes are.
+    mutating func unitVector(_ dimension: Int) -> [Float] {
+        while true {
+            let v = (0..<dimension).map { _ in gaussian() }
+            let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            if norm > 0 { return v.map { Float(Double($0) / norm) } }
+        }
     }
 }
