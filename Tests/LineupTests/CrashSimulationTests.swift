@@ -34,7 +34,7 @@ import Testing
     static func liveIDs(_ path: String) throws -> Set<String> {
         let store = try Store(path: path)
         defer { store.close() }
-        return Set(try store.collection("c").liveRecords().identities.keys)
+        return Set(try store.collection("c").identityMap().keys)
     }
 
     /// Enrolls `count` Faceprints one by one, removing one every few, with checkpoints every
@@ -82,7 +82,7 @@ import Testing
         defer { store.close() }
         let live: Set<String>
         if let state = try? store.collection("c") {
-            live = Set(state.liveRecords().identities.keys)
+            live = Set(state.identityMap().keys)
         } else {
             #expect(history.acknowledgedEnrollments.isEmpty, "\(trial): the collection vanished with acknowledged enrollments")
             live = []

@@ -426,7 +426,7 @@ extension SDKTests {
             let second = try Store(path: path)
             #expect(!second.isWriter)
             #expect(second.collectionNames() == ["people"])
-            #expect(try second.collection("people").liveRecords().identities == [one.id.string: "one"])
+            #expect(try second.collection("people").identityMap() == [one.id.string: "one"])
             let collection = FileCollection(store: second, state: try second.collection("people"))
             expectError(.storeLocked) { try second.createCollection("other", settings: settings) }
             expectError(.storeLocked) { try second.deleteCollection("people") }
@@ -439,7 +439,7 @@ extension SDKTests {
             let three = prepared("three")
             try FileCollection(store: first, state: try first.collection("people")).enroll([three])
             try second.refresh()
-            #expect(try second.collection("people").liveRecords().identities == [one.id.string: "one", three.id.string: "three"])
+            #expect(try second.collection("people").identityMap() == [one.id.string: "one", three.id.string: "three"])
             #expect(!second.isWriter)
             second.close()
             first.close()
@@ -447,7 +447,7 @@ extension SDKTests {
             // With the first closed, a new open is the writer again.
             let third = try Store(path: path)
             #expect(third.isWriter)
-            #expect(try third.collection("people").liveRecords().identities.count == 2)
+            #expect(try third.collection("people").identityMap().count == 2)
             third.close()
         }
 
@@ -690,7 +690,7 @@ extension SDKTests {
             }
             let reopened = try Store(path: path)
             defer { reopened.close() }
-            #expect(try reopened.collection("people").liveRecords().identities == expected)
+            #expect(try reopened.collection("people").identityMap() == expected)
             #expect(reopened.isWriter)
         }
 
@@ -718,7 +718,7 @@ extension SDKTests {
             }
             let reopened = try Store(path: path)
             defer { reopened.close() }
-            #expect(try reopened.collection("people").liveRecords().identities == expected)
+            #expect(try reopened.collection("people").identityMap() == expected)
         }
 
         // MARK: More recovery checks
@@ -842,7 +842,7 @@ extension SDKTests {
             // Reopening replays the journal from disk: the acknowledged enrollment is there.
             let reopened = try Store(path: path)
             defer { reopened.close() }
-            #expect(try reopened.collection("people").liveRecords().identities[kept.id.string] == "kept")
+            #expect(try reopened.collection("people").identityMap()[kept.id.string] == "kept")
             #expect(reopened.isWriter)
         }
 
@@ -867,7 +867,7 @@ extension SDKTests {
             }
             let reopened = try Store(path: path)
             defer { reopened.close() }
-            #expect(try reopened.collection("people").liveRecords().identities == [kept.id.string: "kept"])
+            #expect(try reopened.collection("people").identityMap() == [kept.id.string: "kept"])
         }
 
         /// `.processCrash` writes the journal without fsync; `.full` syncs every commit group.
@@ -895,7 +895,7 @@ extension SDKTests {
                 }
                 let reopened = try Store(path: path)
                 defer { reopened.close() }
-                #expect(try reopened.collection("people").liveRecords().identities == expected, "\(durability)")
+                #expect(try reopened.collection("people").identityMap() == expected, "\(durability)")
             }
         }
 
@@ -931,7 +931,7 @@ extension SDKTests {
             #expect(StoreInspector.verify(path: path).isIntact)
             let reopened = try Store(path: path)
             defer { reopened.close() }
-            #expect(try reopened.collection("people").liveRecords().identities == enrolled.value)
+            #expect(try reopened.collection("people").identityMap() == enrolled.value)
             #expect(enrolled.value.count == 160)
         }
     }

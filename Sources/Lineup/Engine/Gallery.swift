@@ -152,6 +152,11 @@ final class Gallery: Sendable {
         }
     }
 
+    /// The distinct identities among the live Faceprints.
+    func liveIdentities() -> [String] {
+        state.withLock { Array($0.rowsByIdentity.keys) }
+    }
+
     /// Rows written so far, live or removed.
     var rowCount: Int {
         state.withLock { $0.chunks.reduce(0) { $0 + $1.written } }

@@ -63,7 +63,7 @@ final class FileBackend: StorageBackend {
 
     func identities(of name: String) throws -> [String: String] {
         try store.refresh()
-        return try store.collection(name).liveRecords().identities
+        return try store.collection(name).identityMap()
     }
 
     func close() {
@@ -148,5 +148,5 @@ final class FileCollection: CollectionStore {
 
     func metadata() throws -> CollectionMetadata { state.metadata(encrypted: false) }
 
-    func identities() throws -> [String: String] { state.liveRecords().identities }
+    func identities() throws -> [String: String] { state.identityMap() }
 }

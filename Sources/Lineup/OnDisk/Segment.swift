@@ -148,6 +148,14 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         return rows.sorted()
     }
 
+    /// Calls `body` with each row's identity hash and row number, in hash order, reading only
+    /// the identity index (no decompression).
+    func forEachIdentityHash(_ body: (UInt64, Int) -> Void) {
+        for position in 0..<rowCount {
+            body(u64(section: .identityIndex, at: position * 12), Int(u32(section: .identityIndex, at: position * 12 + 8)))
+        }
+    }
+
     /// Calls `body` with each row's UUID and identity, in row order.
     func forEachRecord(_ body: (Int, RecordID, String) -> Void) {
         for block in 0..<blockCount {
