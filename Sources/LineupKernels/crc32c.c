@@ -59,7 +59,36 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
 }
 #endif
 
-uint32_t lineup_crc32c(uint32_t crc, const void *data, size_t length) {
+#if defined(__x86_64__)
+/// Three independent CRC chains in one loop: the crc32 instruction has a latency of three
+/// cycles but issues every cycle, so three chains run at about three times the speed of one.
+__attribute__((target("sse4.2")))
+static void crc32c_3way_sse42(const unsigned char *a, const unsigned char *b, const unsigned char *c,
+                              size_t length, uint32_t out[3]) {
+    uint64_t ca = 0xFFFFFFFFu, cb = 0xFFFFFFFFu, cc = 0xFFFFFFFFu;
+    size_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t wa, wb, wc;
+        memcpy(&wa, a + i, 8);
+        memcpy(&wb, b + i, 8);
+        memcpy(&wc, c + i, 8);
+        ca = __builtin_ia32_crc32di(ca, wa);
+        cb = __builtin_ia32_crc32di(cb, wb);
+        cc = __builtin_ia32_crc32di(cc, wc);
+    }
+    uint32_t ra = (uint32_t)ca, rb = (uint32_t)cb, rc = (uint32_t)cc;
+    for (; i < length; i++) {
+        ra = __builtin_ia32_crc32qi(ra, a[i]);
+        rb = __builtin_ia32_crc32qi(rb, b[i]);
+        rc = __builtin_ia32_crc32qi(rc, c[i]);
+    }
+    out[0] = ~ra;
+    out[1] = ~rb;
+    out[2] = ~rc;
+}
+#endif
+
+static int cpu_has_sse42(void) {
 #if defined(__x86_64__)
     static int has_sse42 = -1;
     int known = __atomic_load_n(&has_sse42, __ATOMIC_RELAXED);
@@ -68,7 +97,27 @@ uint32_t lineup_crc32c(uint32_t crc, const void *data, size_t length) {
         known = __builtin_cpu_supports("sse4.2") ? 1 : 0;
         __atomic_store_n(&has_sse42, known, __ATOMIC_RELAXED);
     }
-    if (known) return crc32c_sse42(crc, data, length);
+    return known;
+#else
+    return 0;
+#endif
+}
+
+void lineup_crc32c_3way(const void *a, const void *b, const void *c, size_t length, uint32_t out[3]) {
+#if defined(__x86_64__)
+    if (cpu_has_sse42()) {
+        crc32c_3way_sse42((const unsigned char *)a, (const unsigned char *)b, (const unsigned char *)c, length, out);
+        return;
+    }
+#endif
+    out[0] = lineup_crc32c_serial(0, a, length);
+    out[1] = lineup_crc32c_serial(0, b, length);
+    out[2] = lineup_crc32c_serial(0, c, length);
+}
+
+uint32_t lineup_crc32c(uint32_t crc, const void *data, size_t length) {
+#if defined(__x86_64__)
+    if (cpu_has_sse42()) return crc32c_sse42(crc, data, length);
 #endif
     return lineup_crc32c_serial(crc, data, length);
 }

@@ -174,6 +174,57 @@ enum IdentityBlock {
         return writer.bytes
     }
 
+    /// Whether `raw` holds exactly `rows` non-empty string16 entries of valid UTF-8, without
+    /// making a String of any (the check a segment's open makes of every block).
+    static func isWellFormed(_ raw: [UInt8], rows: Int) -> Bool {
+        raw.withUnsafeBufferPointer { bytes in
+            var offset = 0
+            for _ in 0..<rows {
+                guard offset + 2 <= bytes.count else { return false }
+                let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
+                offset += 2
+                guard length > 0, offset + length <= bytes.count,
+                      isValidUTF8(UnsafeBufferPointer(rebasing: bytes[offset..<(offset + length)])) else { return false }
+                offset += length
+            }
+            return offset == bytes.count
+        }
+    }
+
+    /// Whether `bytes` are well-formed UTF-8 (RFC 3629: no overlongs, surrogates or values
+    /// past U+10FFFF), ASCII taken eight bytes at a time.
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            if index + 8 <= count,
+               UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                index += 8
+                continue
+            }
+            let lead = bytes[index]
+            if lead < 0x80 { index += 1; continue }
+            let length: Int
+            var minimum: UInt32
+            var scalar: UInt32
+            switch lead {
+            case 0xC2...0xDF: length = 2; minimum = 0x80; scalar = UInt32(lead & 0x1F)
+            case 0xE0...0xEF: length = 3; minimum = 0x800; scalar = UInt32(lead & 0x0F)
+            case 0xF0...0xF4: length = 4; minimum = 0x10000; scalar = UInt32(lead & 0x07)
+            default: return false
+            }
+            guard index + length <= count else { return false }
+            for continuation in 1..<length {
+                let byte = bytes[index + continuation]
+                guard byte & 0xC0 == 0x80 else { return false }
+                scalar = scalar << 6 | UInt32(byte & 0x3F)
+            }
+            guard scalar >= minimum, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return false }
+            index += length
+        }
+        return true
+    }
+
     static func decode(_ raw: [UInt8], rows: Int) -> [String]? {
         raw.withUnsafeBytes { bytes in
             var reader = ByteReader(bytes)
