@@ -21,6 +21,9 @@ static const lineup_kernel_table serial_table = {
     .scores_f32 = scores_f32_serial,
     .scores_f16 = scores_f16_serial,
     .scores_i8 = scores_i8_serial,
+    .scores_many_f32 = scores_many_f32_serial,
+    .scores_many_f16 = scores_many_f16_serial,
+    .scores_many_i8 = scores_many_i8_serial,
     .isa = "serial",
 };
 
@@ -29,6 +32,9 @@ static const lineup_kernel_table avx2_table = {
     .scores_f32 = scores_f32_avx2,
     .scores_f16 = scores_f16_avx2,
     .scores_i8 = scores_i8_avx2,
+    .scores_many_f32 = scores_many_f32_avx2,
+    .scores_many_f16 = scores_many_f16_avx2,
+    .scores_many_i8 = scores_many_i8_avx2,
     .isa = "avx2",
 };
 
@@ -36,6 +42,9 @@ static const lineup_kernel_table avx512_table = {
     .scores_f32 = scores_f32_avx512,
     .scores_f16 = scores_f16_avx512,
     .scores_i8 = scores_i8_avx512,
+    .scores_many_f32 = scores_many_f32_avx512,
+    .scores_many_f16 = scores_many_f16_avx512,
+    .scores_many_i8 = scores_many_i8_avx512,
     .isa = "avx512",
 };
 #endif

@@ -200,4 +200,226 @@ void scores_i8_avx2(const void *rows, size_t row_stride, size_t count, size_t di
     scores_avx2(rows, row_stride, count, dimension, probe, row_scales, scores, ELEMENT_I8);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Multi-probe kernels (lineup_scores_many_fn): a tile of rows against several probes.
+//
+// As in scores_avx512.c (see there for the reasoning), with 16 ymm registers: the register
+// block is MANY_ROWS rows x 4 probes (2 x 4: 8 accumulators, the 8 chains that the FMA latency
+// needs on two ports, plus 2 rows and a probe in flight; a 4 x 4 block would spill). Rows go in
+// groups of about MANY_GROUP_BYTES, each scored against every probe before the next, with the
+// next group prefetched into L2; f16 and i8 groups are converted once into a float buffer on
+// the stack (rows too long for four of them to fit are converted per block instead).
+//
+// Leftovers: probes in blocks of 4, then one of 2, then one of 1; rows in blocks of
+// MANY_ROWS, then one at a time. Blocks with fewer than 8 accumulators keep two per (row,
+// probe) pair, on alternate 8-element steps. The dimension splits into 8-element steps and a
+// tail of 0..7 elements copied into zeroed buffers (rows and probes alike), as in the
+// single-probe kernel.
+// ---------------------------------------------------------------------------------------------
+
+#ifndef MANY_GROUP_BYTES
+#define MANY_GROUP_BYTES 16384
+#endif
+#define MANY_ROWS 2
+
+/// The eight sums of x[2 * p + r] (p < 4, r < 2), in that order.
+AVX2_INLINE __m256 reduce8(const __m256 x[8]) {
+    // Within each 128-bit half, two rounds of hadd leave lane i holding a partial sum of the
+    // i-th vector of the four; the halves (lanes 0..3 and 4..7 of the inputs) are then added.
+    const __m256 s0123 = _mm256_hadd_ps(_mm256_hadd_ps(x[0], x[1]), _mm256_hadd_ps(x[2], x[3]));
+    const __m256 s4567 = _mm256_hadd_ps(_mm256_hadd_ps(x[4], x[5]), _mm256_hadd_ps(x[6], x[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(s0123, s4567, 0x20),
+                         _mm256_permute2f128_ps(s0123, s4567, 0x31));
+}
+
+/// One 8-element step of an R x P block at element `d`, into accumulator slot u: the R row
+/// vectors loaded (and converted) once, each probe vector loaded once and multiplied into its R
+/// accumulators. `tail` (1..7, else 0) reads only that many elements, through zeroed buffers.
+AVX2_INLINE void many_step(__m256 acc[MANY_ROWS][4][2], const unsigned char *row, size_t row_stride,
+                           const float *probe, size_t dimension, size_t d, size_t tail, int u,
+                           int R, int P, enum element_type type) {
+    const size_t offset = d * element_size(type);
+    __m256 x[MANY_ROWS];
+    for (int r = 0; r < R; r++) {
+        x[r] = tail ? load_tail(row + r * row_stride + offset, tail, type)
+                    : load8(row + r * row_stride + offset, type);
+    }
+    for (int p = 0; p < P; p++) {
+        const unsigned char *q = (const unsigned char *)(probe + p * dimension + d);
+        const __m256 v = tail ? load_tail(q, tail, ELEMENT_F32) : load8(q, ELEMENT_F32);
+        for (int r = 0; r < R; r++) acc[r][p][u] = _mm256_fmadd_ps(x[r], v, acc[r][p][u]);
+    }
+}
+
+/// Scores the R rows at `row` against the P probes at `probe` into scores[p * score_stride + r]
+/// (`scores` at the block's first row and probe), the sums times scales[r] when `scales` is
+/// not NULL. R is MANY_ROWS or 1 and P is 4, 2 or 1, constants at every call site.
+AVX2_INLINE void many_block(const unsigned char *row, size_t row_stride, size_t dimension,
+                            const float *probe, const float *scales, float *scores,
+                            size_t score_stride, int R, int P, enum element_type type) {
+    const int U = R * P >= 8 ? 1 : 2;
+    __m256 acc[MANY_ROWS][4][2];
+    for (int r = 0; r < R; r++) {
+        for (int p = 0; p < P; p++) {
+            for (int u = 0; u < U; u++) acc[r][p][u] = _mm256_setzero_ps();
+        }
+    }
+    size_t d = 0;
+    if (U == 2) {
+        for (; d + 16 <= dimension; d += 16) {
+            many_step(acc, row, row_stride, probe, dimension, d, 0, 0, R, P, type);
+            many_step(acc, row, row_stride, probe, dimension, d + 8, 0, 1, R, P, type);
+        }
+    }
+    for (; d + 8 <= dimension; d += 8) {
+        many_step(acc, row, row_stride, probe, dimension, d, 0, 0, R, P, type);
+    }
+    if (d < dimension) {
+        many_step(acc, row, row_stride, probe, dimension, d, dimension - d, U - 1, R, P, type);
+    }
+    if (U == 2) {
+        for (int r = 0; r < R; r++) {
+            for (int p = 0; p < P; p++) acc[r][p][0] = _mm256_add_ps(acc[r][p][0], acc[r][p][1]);
+        }
+    }
+
+    if (R == 2 && P == 4) {
+        __m256 x[8];
+        for (int p = 0; p < 4; p++) {
+            for (int r = 0; r < 2; r++) x[2 * p + r] = acc[r][p][0];
+        }
+        __m256 sums = reduce8(x);
+        if (scales) {
+            // (scale of row 0, scale of row 1) in every pair of lanes.
+            const __m128 pair = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)scales));
+            const __m128 pairs = _mm_movelh_ps(pair, pair);
+            sums = _mm256_mul_ps(sums, _mm256_set_m128(pairs, pairs));
+        }
+        const __m128 low = _mm256_castps256_ps128(sums), high = _mm256_extractf128_ps(sums, 1);
+        _mm_storel_pi((__m64 *)scores, low);
+        _mm_storeh_pi((__m64 *)(scores + score_stride), low);
+        _mm_storel_pi((__m64 *)(scores + 2 * score_stride), high);
+        _mm_storeh_pi((__m64 *)(scores + 3 * score_stride), high);
+    } else {
+        for (int p = 0; p < P; p++) {
+            for (int r = 0; r < R; r++) {
+                const float sum = reduce1(acc[r][p][0]);
+                scores[p * score_stride + r] = scales ? sum * scales[r] : sum;
+            }
+        }
+    }
+}
+
+/// The `count` rows at `rows` against the P probes at `probe`: blocks of MANY_ROWS rows, then
+/// single rows. `scales` (one per row) may be NULL: no scaling.
+AVX2_INLINE void many_rows(const unsigned char *rows, size_t row_stride, size_t count,
+                           size_t dimension, const float *probe, const float *scales,
+                           float *scores, size_t score_stride, int P, enum element_type type) {
+    size_t r = 0;
+    for (; r + MANY_ROWS <= count; r += MANY_ROWS) {
+        many_block(rows + r * row_stride, row_stride, dimension, probe, scales ? scales + r : NULL,
+                   scores + r, score_stride, MANY_ROWS, P, type);
+    }
+    for (; r < count; r++) {
+        many_block(rows + r * row_stride, row_stride, dimension, probe, scales ? scales + r : NULL,
+                   scores + r, score_stride, 1, P, type);
+    }
+}
+
+/// One group of `count` rows (at `rows`, in L1) against every probe, prefetching the
+/// `next_bytes` bytes at `next` (the next group) into L2 on the way.
+AVX2_INLINE void many_group(const unsigned char *rows, size_t row_stride, size_t count,
+                            size_t dimension, const float *probes, size_t probe_count,
+                            const float *scales, float *scores, size_t score_stride,
+                            uintptr_t next, size_t next_bytes, enum element_type type) {
+    // The prefetches, spread evenly over the blocks of probes. Addresses are formed as integers:
+    // prefetching never faults, but pointer arithmetic past the block would be undefined.
+    const size_t lines_per_block = (next_bytes / 64 + 1) / (probe_count / 4 + 1) + 1;
+    size_t prefetched = 0;
+    size_t p = 0;
+    for (; p + 4 <= probe_count; p += 4) {
+        for (size_t i = 0; i < lines_per_block && prefetched < next_bytes; i++, prefetched += 64) {
+            _mm_prefetch((const char *)(next + prefetched), _MM_HINT_T1);
+        }
+        many_rows(rows, row_stride, count, dimension, probes + p * dimension, scales,
+                  scores + p * score_stride, score_stride, 4, type);
+    }
+    for (; prefetched < next_bytes; prefetched += 64) _mm_prefetch((const char *)(next + prefetched), _MM_HINT_T1);
+    if (probe_count - p >= 2) {
+        many_rows(rows, row_stride, count, dimension, probes + p * dimension, scales,
+                  scores + p * score_stride, score_stride, 2, type);
+        p += 2;
+    }
+    if (p < probe_count) {
+        many_rows(rows, row_stride, count, dimension, probes + p * dimension, scales,
+                  scores + p * score_stride, score_stride, 1, type);
+    }
+}
+
+AVX2_INLINE void scores_many_avx2(const void *rows, size_t row_stride, size_t count,
+                                  size_t dimension, const float *probes, size_t probe_count,
+                                  const float *row_scales, float *scores, size_t score_stride,
+                                  enum element_type type) {
+    const unsigned char *base = (const unsigned char *)rows;
+    const float *scales = type == ELEMENT_I8 ? row_scales : NULL;
+    if (count == 0 || probe_count == 0) return;
+    // Converted rows: whole vectors of floats, the lanes past `dimension` zero.
+    const size_t padded = (dimension + 7) & ~(size_t)7;
+    const int convert = type != ELEMENT_F32 && 4 * padded * sizeof(float) <= MANY_GROUP_BYTES;
+    // Rows per group: a multiple of four, about MANY_GROUP_BYTES of them in L1 (as read by the
+    // blocks: converted, when they are), at least 4 and at most 64.
+    const size_t group_stride = convert ? padded * sizeof(float) : row_stride;
+    size_t group = group_stride ? MANY_GROUP_BYTES / group_stride : 64;
+    group = group < 4 ? 4 : group > 64 ? 64 : group & ~(size_t)3;
+    for (size_t begin = 0; begin < count; begin += group) {
+        const size_t n = count - begin < group ? count - begin : group;
+        const unsigned char *first = base + begin * row_stride;
+        const size_t following = count - begin - n;   // rows after this group
+        const uintptr_t next = (uintptr_t)first + n * row_stride;
+        const size_t next_bytes = (following < group ? following : group) * row_stride;
+        const float *group_scales = scales ? scales + begin : NULL;
+        if (convert) {
+            float buffer[MANY_GROUP_BYTES / sizeof(float)] __attribute__((aligned(64)));
+            const size_t rest = dimension & 7;
+            for (size_t r = 0; r < n; r++) {
+                const unsigned char *row = first + r * row_stride;
+                float *out = buffer + r * padded;
+                size_t d = 0;
+                for (; d + 8 <= dimension; d += 8) _mm256_store_ps(out + d, load8(row + d * element_size(type), type));
+                if (rest) _mm256_store_ps(out + d, load_tail(row + d * element_size(type), rest, type));
+            }
+            many_group((const unsigned char *)buffer, padded * sizeof(float), n, dimension, probes,
+                       probe_count, group_scales, scores + begin, score_stride, next, next_bytes,
+                       ELEMENT_F32);
+        } else {
+            many_group(first, row_stride, n, dimension, probes, probe_count, group_scales,
+                       scores + begin, score_stride, next, next_bytes, type);
+        }
+    }
+}
+
+AVX2_TARGET
+void scores_many_f32_avx2(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                          const float *probes, size_t probe_count, const float *row_scales,
+                          float *scores, size_t score_stride) {
+    scores_many_avx2(rows, row_stride, count, dimension, probes, probe_count, row_scales, scores,
+                     score_stride, ELEMENT_F32);
+}
+
+AVX2_TARGET
+void scores_many_f16_avx2(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                          const float *probes, size_t probe_count, const float *row_scales,
+                          float *scores, size_t score_stride) {
+    scores_many_avx2(rows, row_stride, count, dimension, probes, probe_count, row_scales, scores,
+                     score_stride, ELEMENT_F16);
+}
+
+AVX2_TARGET
+void scores_many_i8_avx2(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                         const float *probes, size_t probe_count, const float *row_scales,
+                         float *scores, size_t score_stride) {
+    scores_many_avx2(rows, row_stride, count, dimension, probes, probe_count, row_scales, scores,
+                     score_stride, ELEMENT_I8);
+}
+
 #endif

@@ -211,4 +211,255 @@ void scores_i8_avx512(const void *rows, size_t row_stride, size_t count, size_t 
     scores_avx512(rows, row_stride, count, dimension, probe, row_scales, scores, ELEMENT_I8);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Multi-probe kernels (lineup_scores_many_fn): a tile of rows against several probes.
+//
+// Scoring one probe at a time, every FMA needs a row load of its own (the probe load is shared
+// by four rows), so even from L1 that loop is bound by loads and, for f16 and i8, by the
+// conversions, which share ports with the FMAs. Here the unit of work is a register block of
+// R rows x P probes (4 x 4 in the body): per 16 elements it loads the R row vectors once and
+// the P probe vectors once, and issues R * P FMAs into R * P accumulators (16 zmm, plus the 4
+// rows and a probe in flight: 21 of the 32 registers). 8 loads feed 16 FMAs, so the block runs
+// at the rate of the two FMA ports, and 16 independent chains cover the FMA latency (4 cycles)
+// twice over. The sixteen sums are reduced together by a transposing tree (reduce16).
+//
+// Cache blocking: the rows are taken in groups of about MANY_GROUP_BYTES (a multiple of four
+// rows), and each group is scored against every probe before the next: the group stays in L1
+// while the probes stream from L2 once per group (not once per block of four rows), and the
+// rows are read from memory once per call. While one group is scored, the next is prefetched
+// into L2, a few lines per block of probes.
+//
+// f16 and i8 rows are converted once per group, not once per block of probes: the group is
+// widened into a float buffer on the stack (rows padded to whole vectors with zeros) and the
+// blocks run as for f32 on it, the i8 row scales applied to the sums at the end as the serial
+// kernel does. Converting in the block instead would put 4 conversions (8 uops on the FMA
+// ports) beside every 16 FMAs and cap f16 and i8 at about two thirds of the f32 rate. Rows too
+// long for four of them to fit the buffer (dimension > MANY_GROUP_BYTES / 16) are converted
+// in the block, per 16 elements.
+//
+// Leftovers fall back to smaller blocks: probes in blocks of 4, then one of 2, then one of 1;
+// rows in blocks of 4, then one at a time. Blocks with fewer than 8 accumulators keep two per
+// (row, probe) pair, on alternate 16-element steps, for more independent chains. Dimension
+// tails are read with masked loads, as in the single-probe kernel (masked-off lanes are neither
+// read nor nonzero). The additions run in another order than the serial kernel's, so the
+// results agree with it within rounding, as the single-probe kernels' do.
+// ---------------------------------------------------------------------------------------------
+
+#ifndef MANY_GROUP_BYTES
+#define MANY_GROUP_BYTES 16384
+#endif
+
+/// The sixteen sums of x[4 * p + r] (p, r < 4), as one vector whose 128-bit lanes hold, in
+/// order, probes 0, 2, 1, 3 (rows 0..3 within each lane). A transposing tree of 45 shuffles and
+/// adds instead of sixteen separate reductions.
+AVX512_INLINE __m512 reduce16(const __m512 x[16]) {
+    __m512 y[8], z[4];
+    // Halves: the low 256 bits of y[i] sum to x[i]'s total, the high 256 bits to x[i + 8]'s.
+    for (int i = 0; i < 8; i++) {
+        y[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[i], x[i + 8], 0x44),
+                             _mm512_shuffle_f32x4(x[i], x[i + 8], 0xEE));
+    }
+    // Quarters: the 128-bit lanes of z[i] sum to the totals of x[i], x[i + 8], x[i + 4], x[i + 12].
+    for (int i = 0; i < 4; i++) {
+        z[i] = _mm512_add_ps(_mm512_shuffle_f32x4(y[i], y[i + 4], 0x88),
+                             _mm512_shuffle_f32x4(y[i], y[i + 4], 0xDD));
+    }
+    // A 4 x 4 transpose-and-add within each lane: element j of lane k is the sum of z[j]'s lane k.
+    const __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(z[0], z[1]), _mm512_unpackhi_ps(z[0], z[1]));
+    const __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(z[2], z[3]), _mm512_unpackhi_ps(z[2], z[3]));
+    return _mm512_add_ps(_mm512_shuffle_ps(t0, t1, 0x44), _mm512_shuffle_ps(t0, t1, 0xEE));
+}
+
+/// One 16-element step of an R x P block at element `d`, into accumulator slot u: the R row
+/// vectors loaded (and converted) once, each probe vector loaded once and multiplied into its R
+/// accumulators. With `tail`, only the lanes of `mask` are read (the dimension's last elements).
+AVX512_INLINE void many_step(__m512 acc[4][4][2], const unsigned char *row, size_t row_stride,
+                             const float *probe, size_t dimension, size_t d, __mmask16 mask,
+                             int tail, int u, int R, int P, enum element_type type) {
+    const size_t offset = d * element_size(type);
+    __m512 x[4];
+    for (int r = 0; r < R; r++) {
+        x[r] = tail ? load16_masked(row + r * row_stride + offset, mask, type)
+                    : load16(row + r * row_stride + offset, type);
+    }
+    for (int p = 0; p < P; p++) {
+        const float *q = probe + p * dimension + d;
+        const __m512 v = tail ? _mm512_maskz_loadu_ps(mask, q) : _mm512_loadu_ps(q);
+        for (int r = 0; r < R; r++) acc[r][p][u] = _mm512_fmadd_ps(x[r], v, acc[r][p][u]);
+    }
+}
+
+/// Scores the R rows at `row` against the P probes at `probe` into scores[p * score_stride + r]
+/// (`scores` at the block's first row and probe), the sums times scales[r] when `scales` is
+/// not NULL. R is 4 or 1 and P is 4, 2 or 1, constants at every call site.
+AVX512_INLINE void many_block(const unsigned char *row, size_t row_stride, size_t dimension,
+                              const float *probe, const float *scales, float *scores,
+                              size_t score_stride, int R, int P, enum element_type type) {
+    const int U = R * P >= 8 ? 1 : 2;
+    __m512 acc[4][4][2];
+    for (int r = 0; r < R; r++) {
+        for (int p = 0; p < P; p++) {
+            for (int u = 0; u < U; u++) acc[r][p][u] = _mm512_setzero_ps();
+        }
+    }
+    size_t d = 0;
+    if (U == 2) {
+        for (; d + 32 <= dimension; d += 32) {
+            many_step(acc, row, row_stride, probe, dimension, d, 0xFFFF, 0, 0, R, P, type);
+            many_step(acc, row, row_stride, probe, dimension, d + 16, 0xFFFF, 0, 1, R, P, type);
+        }
+    }
+    for (; d + 16 <= dimension; d += 16) {
+        many_step(acc, row, row_stride, probe, dimension, d, 0xFFFF, 0, 0, R, P, type);
+    }
+    if (d < dimension) {
+        const __mmask16 mask = (__mmask16)((1u << (dimension - d)) - 1u);
+        many_step(acc, row, row_stride, probe, dimension, d, mask, 1, U - 1, R, P, type);
+    }
+    if (U == 2) {
+        for (int r = 0; r < R; r++) {
+            for (int p = 0; p < P; p++) acc[r][p][0] = _mm512_add_ps(acc[r][p][0], acc[r][p][1]);
+        }
+    }
+
+    if (R == 4 && P == 4) {
+        __m512 x[16];
+        for (int p = 0; p < 4; p++) {
+            for (int r = 0; r < 4; r++) x[4 * p + r] = acc[r][p][0];
+        }
+        __m512 sums = reduce16(x);
+        if (scales) sums = _mm512_mul_ps(sums, _mm512_broadcast_f32x4(_mm_loadu_ps(scales)));
+        _mm_storeu_ps(scores, _mm512_castps512_ps128(sums));
+        _mm_storeu_ps(scores + 2 * score_stride, _mm512_extractf32x4_ps(sums, 1));
+        _mm_storeu_ps(scores + score_stride, _mm512_extractf32x4_ps(sums, 2));
+        _mm_storeu_ps(scores + 3 * score_stride, _mm512_extractf32x4_ps(sums, 3));
+    } else if (R == 4) {
+        for (int p = 0; p < P; p++) {
+            __m128 sums = reduce4(acc[0][p][0], acc[1][p][0], acc[2][p][0], acc[3][p][0]);
+            if (scales) sums = _mm_mul_ps(sums, _mm_loadu_ps(scales));
+            _mm_storeu_ps(scores + p * score_stride, sums);
+        }
+    } else {
+        for (int p = 0; p < P; p++) {
+            for (int r = 0; r < R; r++) {
+                const float sum = reduce1(acc[r][p][0]);
+                scores[p * score_stride + r] = scales ? sum * scales[r] : sum;
+            }
+        }
+    }
+}
+
+/// The `count` rows at `rows` against the P probes at `probe`: blocks of four rows, then single
+/// rows. `scales` (one per row) may be NULL: no scaling.
+AVX512_INLINE void many_rows(const unsigned char *rows, size_t row_stride, size_t count,
+                             size_t dimension, const float *probe, const float *scales,
+                             float *scores, size_t score_stride, int P, enum element_type type) {
+    size_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+        many_block(rows + r * row_stride, row_stride, dimension, probe, scales ? scales + r : NULL,
+                   scores + r, score_stride, 4, P, type);
+    }
+    for (; r < count; r++) {
+        many_block(rows + r * row_stride, row_stride, dimension, probe, scales ? scales + r : NULL,
+                   scores + r, score_stride, 1, P, type);
+    }
+}
+
+/// One group of `count` rows (at `rows`, in L1) against every probe, prefetching the
+/// `next_bytes` bytes at `next` (the next group) into L2 on the way.
+AVX512_INLINE void many_group(const unsigned char *rows, size_t row_stride, size_t count,
+                              size_t dimension, const float *probes, size_t probe_count,
+                              const float *scales, float *scores, size_t score_stride,
+                              uintptr_t next, size_t next_bytes, enum element_type type) {
+    // The prefetches, spread evenly over the blocks of probes. Addresses are formed as integers:
+    // prefetching never faults, but pointer arithmetic past the block would be undefined.
+    const size_t lines_per_block = (next_bytes / 64 + 1) / (probe_count / 4 + 1) + 1;
+    size_t prefetched = 0;
+    size_t p = 0;
+    for (; p + 4 <= probe_count; p += 4) {
+        for (size_t i = 0; i < lines_per_block && prefetched < next_bytes; i++, prefetched += 64) {
+            _mm_prefetch((const char *)(next + prefetched), _MM_HINT_T1);
+        }
+        many_rows(rows, row_stride, count, dimension, probes + p * dimension, scales,
+                  scores + p * score_stride, score_stride, 4, type);
+    }
+    for (; prefetched < next_bytes; prefetched += 64) _mm_prefetch((const char *)(next + prefetched), _MM_HINT_T1);
+    if (probe_count - p >= 2) {
+        many_rows(rows, row_stride, count, dimension, probes + p * dimension, scales,
+                  scores + p * score_stride, score_stride, 2, type);
+        p += 2;
+    }
+    if (p < probe_count) {
+        many_rows(rows, row_stride, count, dimension, probes + p * dimension, scales,
+                  scores + p * score_stride, score_stride, 1, type);
+    }
+}
+
+AVX512_INLINE void scores_many_avx512(const void *rows, size_t row_stride, size_t count,
+                                      size_t dimension, const float *probes, size_t probe_count,
+                                      const float *row_scales, float *scores,
+                                      size_t score_stride, enum element_type type) {
+    const unsigned char *base = (const unsigned char *)rows;
+    const float *scales = type == ELEMENT_I8 ? row_scales : NULL;
+    if (count == 0 || probe_count == 0) return;
+    // Converted rows: whole vectors of floats, the lanes past `dimension` zero.
+    const size_t padded = (dimension + 15) & ~(size_t)15;
+    const int convert = type != ELEMENT_F32 && 4 * padded * sizeof(float) <= MANY_GROUP_BYTES;
+    // Rows per group: a multiple of four, about MANY_GROUP_BYTES of them in L1 (as read by the
+    // blocks: converted, when they are), at least 4 and at most 64.
+    const size_t group_stride = convert ? padded * sizeof(float) : row_stride;
+    size_t group = group_stride ? MANY_GROUP_BYTES / group_stride : 64;
+    group = group < 4 ? 4 : group > 64 ? 64 : group & ~(size_t)3;
+    for (size_t begin = 0; begin < count; begin += group) {
+        const size_t n = count - begin < group ? count - begin : group;
+        const unsigned char *first = base + begin * row_stride;
+        const size_t following = count - begin - n;   // rows after this group
+        const uintptr_t next = (uintptr_t)first + n * row_stride;
+        const size_t next_bytes = (following < group ? following : group) * row_stride;
+        const float *group_scales = scales ? scales + begin : NULL;
+        if (convert) {
+            float buffer[MANY_GROUP_BYTES / sizeof(float)] __attribute__((aligned(64)));
+            const size_t rest = dimension & 15;
+            const __mmask16 tail_mask = (__mmask16)((1u << rest) - 1u);
+            for (size_t r = 0; r < n; r++) {
+                const unsigned char *row = first + r * row_stride;
+                float *out = buffer + r * padded;
+                size_t d = 0;
+                for (; d + 16 <= dimension; d += 16) _mm512_store_ps(out + d, load16(row + d * element_size(type), type));
+                if (rest) _mm512_store_ps(out + d, load16_masked(row + d * element_size(type), tail_mask, type));
+            }
+            many_group((const unsigned char *)buffer, padded * sizeof(float), n, dimension, probes,
+                       probe_count, group_scales, scores + begin, score_stride, next, next_bytes,
+                       ELEMENT_F32);
+        } else {
+            many_group(first, row_stride, n, dimension, probes, probe_count, group_scales,
+                       scores + begin, score_stride, next, next_bytes, type);
+        }
+    }
+}
+
+AVX512_TARGET
+void scores_many_f32_avx512(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                            const float *probes, size_t probe_count, const float *row_scales,
+                            float *scores, size_t score_stride) {
+    scores_many_avx512(rows, row_stride, count, dimension, probes, probe_count, row_scales, scores,
+                       score_stride, ELEMENT_F32);
+}
+
+AVX512_TARGET
+void scores_many_f16_avx512(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                            const float *probes, size_t probe_count, const float *row_scales,
+                            float *scores, size_t score_stride) {
+    scores_many_avx512(rows, row_stride, count, dimension, probes, probe_count, row_scales, scores,
+                       score_stride, ELEMENT_F16);
+}
+
+AVX512_TARGET
+void scores_many_i8_avx512(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                           const float *probes, size_t probe_count, const float *row_scales,
+                           float *scores, size_t score_stride) {
+    scores_many_avx512(rows, row_stride, count, dimension, probes, probe_count, row_scales, scores,
+                       score_stride, ELEMENT_I8);
+}
+
 #endif

@@ -81,3 +81,31 @@ void scores_i8_serial(const void *rows, size_t row_stride, size_t count, size_t 
         scores[r] = sum * row_scales[r];
     }
 }
+
+// The multi-probe references: one single-probe pass per probe, into its own run of scores.
+void scores_many_f32_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                            const float *probes, size_t probe_count, const float *row_scales,
+                            float *scores, size_t score_stride) {
+    for (size_t p = 0; p < probe_count; p++) {
+        scores_f32_serial(rows, row_stride, count, dimension, probes + p * dimension, row_scales,
+                          scores + p * score_stride);
+    }
+}
+
+void scores_many_f16_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                            const float *probes, size_t probe_count, const float *row_scales,
+                            float *scores, size_t score_stride) {
+    for (size_t p = 0; p < probe_count; p++) {
+        scores_f16_serial(rows, row_stride, count, dimension, probes + p * dimension, row_scales,
+                          scores + p * score_stride);
+    }
+}
+
+void scores_many_i8_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                           const float *probes, size_t probe_count, const float *row_scales,
+                           float *scores, size_t score_stride) {
+    for (size_t p = 0; p < probe_count; p++) {
+        scores_i8_serial(rows, row_stride, count, dimension, probes + p * dimension, row_scales,
+                         scores + p * score_stride);
+    }
+}

@@ -100,6 +100,8 @@ import Testing
         var rng = SeededGenerator(seed: 135)
         let probes = (0..<30).map { index in VectorEncoder.normalized(index % 2 == 0 ? vectors[index] : rng.vector(20)) }
         for k in [1, 4] {
+            // The batch runs the multi-probe kernels and scores its winners again with the
+            // single-probe ones: exactly the answers of single searches, scores included.
             let batch = Matcher.searchBatch(snapshot, probes: probes, k: k, threshold: 0.2)
             #expect(batch == probes.map { Matcher.search(snapshot, probe: $0, k: k, threshold: 0.2) })
         }

@@ -147,6 +147,12 @@ do {
         var values: [String: Any] = ["operation": "probe", "single_median_seconds": times[times.count / 2],
                                      "single_best_seconds": times[0],
                                      "faceprints": try sdk.getCollectionMetadata(arguments[2]).numFaceprints]
+        // Resident memory after a scan: the mapped segments' pages plus the heap (VmRSS).
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+           let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
+            values["resident_bytes_after_scan"] = kilobytes * 1024
+        }
         if batchSize > 0 {
             let batch = (0..<batchSize).map { faceprints[$0 % faceprints.count] }
             var best = Double.infinity

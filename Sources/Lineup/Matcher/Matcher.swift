@@ -18,14 +18,16 @@ struct MatchHit: Sendable, Equatable {
 /// in turn, so one probe uses every core; each worker keeps its own top-k, merged at the end.
 ///
 /// **Blocked.** For several probes, a worker scores one tile of rows (small enough to stay in
-/// the L2 cache) against every probe before moving on, so memory is read once per batch
-/// rather than once per probe.
+/// the L2 cache) against every probe with the multi-probe kernel (register-blocked rows ×
+/// probes) before moving on, so memory is read once per batch rather than once per probe and
+/// the batch runs near the FMA peak.
 ///
 /// Stateless and thread-safe; each call allocates its own scratch.
 enum Matcher {
     /// Rows scored per kernel call: the tile that stays in cache while every probe visits it.
     static let tileRows = 256
-    /// Rows per work item handed to a core.
+    /// Rows per work item handed to a core: a multiple of `tileRows`, so that tiles always start
+    /// every `tileRows` rows of a block (``singleScore`` relies on it).
     static let itemRows = 32_768
 
     /// The best `k` live rows whose similarity to `probe` is at least `threshold`, best first,
@@ -55,39 +57,58 @@ enum Matcher {
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
         let results = ResultSlots<[TopK]>(count: workers)
         let next = Atomic<Int>(0)
-        let flatProbes = probes.flatMap { $0 }
         let dimension = snapshot.dimension
+        let probeCount = probes.count
+        // The probes as one 64-byte-aligned matrix: the multi-probe kernels load them as whole
+        // cache lines.
+        let probeMatrix = AlignedFloats(count: max(1, probeCount * dimension))
+        for (index, probe) in probes.enumerated() {
+            probe.withUnsafeBufferPointer { probeMatrix.pointer.advanced(by: index * dimension).update(from: $0.baseAddress!, count: dimension) }
+        }
+        // The multi-probe kernels sum in another order than the single-probe ones, so their
+        // scores may differ in the last bits. A batch therefore gathers a few more candidates
+        // than asked, with a threshold a little lower, and scores those again with the
+        // single-probe kernel: every probe of a batch gets exactly the answer it would get alone.
+        let batched = probeCount > 1
+        let gatherK = batched ? k + rescoreMargin : k
+        let gatherThreshold = batched ? threshold - rescoreSlack : threshold
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var tops = (0..<probes.count).map { _ in TopK(capacity: k) }
-            var scores = [Float](repeating: 0, count: tileRows)
+            var tops = (0..<probeCount).map { _ in TopK(capacity: gatherK) }
+            // Scores of one tile: row r of probe p at p * tileRows + r.
+            var scores = [Float](repeating: 0, count: tileRows * probeCount)
             let kernels = lineup_kernels().pointee
-            flatProbes.withUnsafeBufferPointer { allProbes in
-                scores.withUnsafeMutableBufferPointer { scores in
-                    while true {
-                        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                        guard index < items.count else { break }
-                        let item = items[index]
-                        let block = snapshot.blocks[item.block]
-                        let kernel: lineup_scores_fn = switch block.encoding {
-                        case .none: kernels.scores_f32
-                        case .fp16: kernels.scores_f16
-                        case .int8: kernels.scores_i8
-                        }
-                        block.source.withUnsafeVectors { rows, rowScales in
-                            var start = item.start
-                            let end = item.start + item.count
-                            while start < end {
-                                let count = min(tileRows, end - start)
-                                let tile = rows + start * block.stride
-                                let tileScales = rowScales.map { $0 + start }
-                                for probeIndex in 0..<probes.count {
-                                    kernel(tile, block.stride, count, block.dimension,
-                                           allProbes.baseAddress! + probeIndex * dimension, tileScales, scores.baseAddress)
-                                    collect(scores, count: count, firstRow: start, block: block, blockIndex: item.block,
-                                            threshold: threshold, into: &tops[probeIndex])
-                                }
-                                start += count
+            let allProbes = UnsafePointer(probeMatrix.pointer)
+            scores.withUnsafeMutableBufferPointer { scores in
+                while true {
+                    let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard index < items.count else { break }
+                    let item = items[index]
+                    let block = snapshot.blocks[item.block]
+                    let single: lineup_scores_fn
+                    let many: lineup_scores_many_fn
+                    switch block.encoding {
+                    case .none: (single, many) = (kernels.scores_f32, kernels.scores_many_f32)
+                    case .fp16: (single, many) = (kernels.scores_f16, kernels.scores_many_f16)
+                    case .int8: (single, many) = (kernels.scores_i8, kernels.scores_many_i8)
+                    }
+                    block.source.withUnsafeVectors { rows, rowScales in
+                        var start = item.start
+                        let end = item.start + item.count
+                        while start < end {
+                            let count = min(tileRows, end - start)
+                            let tile = rows + start * block.stride
+                            let tileScales = rowScales.map { $0 + start }
+                            if probeCount == 1 {
+                                single(tile, block.stride, count, block.dimension, allProbes, tileScales, scores.baseAddress)
+                            } else {
+                                many(tile, block.stride, count, block.dimension, allProbes, probeCount, tileScales,
+                                     scores.baseAddress, tileRows)
                             }
+                            for probeIndex in 0..<probeCount {
+                                collect(scores.baseAddress! + probeIndex * tileRows, count: count, firstRow: start,
+                                        block: block, blockIndex: item.block, threshold: gatherThreshold, into: &tops[probeIndex])
+                            }
+                            start += count
                         }
                     }
                 }
@@ -101,15 +122,61 @@ enum Matcher {
             for worker in perWorker.dropFirst() {
                 for entry in worker[probeIndex].sorted() { merged.offer(entry) }
             }
-            return merged.sorted().map {
+            var entries = merged.sorted()
+            if batched {
+                var exact = TopK(capacity: k)
+                for entry in entries {
+                    let score = singleScore(snapshot, block: Int(entry.position >> 32), row: Int(entry.position & 0xFFFF_FFFF),
+                                            probe: probeMatrix.pointer + probeIndex * dimension)
+                    if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
+                }
+                entries = exact.sorted()
+            }
+            return entries.map {
                 MatchHit(score: $0.score, block: Int($0.position >> 32), row: Int($0.position & 0xFFFF_FFFF))
             }
         }
     }
 
+    /// Extra candidates a batch gathers per probe before scoring them again.
+    static let rescoreMargin = 8
+    /// How far below the threshold a batch gathers: far more than the kernels ever differ.
+    static let rescoreSlack: Float = 1e-4
+
+    /// One row's clamped score exactly as ``search(_:probe:k:threshold:)`` computes it. The
+    /// single-probe kernels reduce a group of four rows differently from a lone row, so the
+    /// row is scored in the same company as in a scan: its group of four within its tile (tiles
+    /// start every `tileRows` rows of a block), or alone if it is one of the tile's last
+    /// `count % 4` rows.
+    private static func singleScore(_ snapshot: CollectionSnapshot, block blockIndex: Int, row: Int,
+                                    probe: UnsafePointer<Float>) -> Float {
+        let block = snapshot.blocks[blockIndex]
+        let kernels = lineup_kernels().pointee
+        let kernel: lineup_scores_fn = switch block.encoding {
+        case .none: kernels.scores_f32
+        case .fp16: kernels.scores_f16
+        case .int8: kernels.scores_i8
+        }
+        let tileStart = row / tileRows * tileRows
+        let tileCount = min(tileRows, block.count - tileStart)
+        let grouped = tileCount - tileCount % 4
+        let offset = row - tileStart
+        let first = offset < grouped ? tileStart + offset / 4 * 4 : row
+        let count = offset < grouped ? 4 : 1
+        var scores: (Float, Float, Float, Float) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &scores) { out in
+            block.source.withUnsafeVectors { rows, rowScales in
+                kernel(rows + first * block.stride, block.stride, count, block.dimension, probe,
+                       rowScales.map { $0 + first }, out.baseAddress!.assumingMemoryBound(to: Float.self))
+            }
+        }
+        let score = withUnsafeBytes(of: &scores) { $0.load(fromByteOffset: (row - first) * 4, as: Float.self) }
+        return min(max(score, -1), 1)
+    }
+
     /// Offers the live rows of one scored tile whose score reaches the threshold.
     @inline(__always)
-    private static func collect(_ scores: UnsafeMutableBufferPointer<Float>, count: Int, firstRow: Int,
+    private static func collect(_ scores: UnsafeMutablePointer<Float>, count: Int, firstRow: Int,
                                 block: VectorBlock, blockIndex: Int, threshold: Float, into top: inout TopK) {
         let floor = max(threshold, top.entryScore)
         for index in 0..<count {
@@ -128,6 +195,20 @@ enum Matcher {
 extension ProcessInfo {
     /// Cores this process may use.
     static let activeProcessors = ProcessInfo.processInfo.activeProcessorCount
+}
+
+/// A 64-byte-aligned buffer of floats, freed with the object; read-only once filled.
+final class AlignedFloats: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            .initializeMemory(as: Float.self, repeating: 0, count: count)
+    }
+
+    deinit { pointer.deallocate() }
 }
 
 /// Slots that concurrent workers fill, each its own index exactly once.
