@@ -44,9 +44,10 @@ demo: release
 
 # Benchmarks against the reference implementations, side by side in one run.
 bench: deps
-	cd Benchmarks && $(SWIFT) build -c release
-	python3 -c "import numpy" 2>/dev/null || pip install -q numpy
-	python3 Benchmarks/store_bench.py $(BENCH_ARGS)
+	$(SWIFT) build -c release --product lineup-bench
+	python3 -c "import numpy, faiss, matplotlib" 2>/dev/null || pip install -q numpy faiss-cpu matplotlib
+	python3 Benchmarks/matcher_bench.py --plot $(MATCHER_ARGS)
+	python3 Benchmarks/store_bench.py $(STORE_ARGS)
 
 # The long reliability modes: hundreds of kill -9 trials, a longer crash workload.
 torture: deps

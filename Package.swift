@@ -11,6 +11,7 @@
 //                  pure encode/decode (Format/), the on-disk engine (OnDisk/), the exact
 //                  matcher (Matcher/)
 //   LineupCLI      the `lineup` command-line tool
+//   LineupBench    `lineup-bench`, timed operations the Benchmarks/ harnesses run
 import PackageDescription
 
 let package = Package(
@@ -18,6 +19,7 @@ let package = Package(
     products: [
         .library(name: "Lineup", targets: ["Lineup"]),
         .executable(name: "lineup", targets: ["LineupCLI"]),
+        .executable(name: "lineup-bench", targets: ["LineupBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +47,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/LineupCLI"
+        ),
+        // Timed operations for the Python harnesses in Benchmarks/ (make bench).
+        .executableTarget(
+            name: "LineupBench",
+            dependencies: ["Lineup"],
+            path: "Benchmarks/Sources/LineupBench"
         ),
         .testTarget(
             name: "LineupTests",

@@ -15,7 +15,7 @@ import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(HERE, ".build", "release", "lineup-bench")
+BENCH = os.path.join(os.path.dirname(HERE), ".build", "release", "lineup-bench")
 
 
 def run_bench(*args):

@@ -17,7 +17,7 @@ import argparse, json, os, shutil, sqlite3, subprocess, sys, tempfile, time, uui
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(HERE, ".build", "release", "lineup-bench")
+BENCH = os.path.join(os.path.dirname(HERE), ".build", "release", "lineup-bench")
 
 
 def run_bench(*args):
@@ -76,7 +76,7 @@ def main():
     parser.add_argument("--durable", type=int, default=2000)
     args = parser.parse_args()
     if not os.path.exists(BENCH):
-        sys.exit(f"error: {BENCH} is missing; run `make bench` (or swift build -c release in Benchmarks/)")
+        sys.exit(f"error: {BENCH} is missing; run `make bench` (swift build -c release --product lineup-bench)")
 
     work = tempfile.mkdtemp(prefix="lineup-bench-")
     try:
