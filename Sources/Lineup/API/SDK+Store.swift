@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Additions to the seed's API for bulk work and for the on-disk store.
 extension SDK {
     /// Enrolls many Faceprints at once, all or none, and returns their new UUIDs in order.
@@ -15,23 +17,50 @@ extension SDK {
         guard faceprints.count == identities.count else {
             throw LineupError(.invalidArgument, "\(faceprints.count) Faceprints but \(identities.count) identities")
         }
-        for (faceprint, identity) in zip(faceprints, identities) {
-            try Validation.featureVector(faceprint.featureVector)
-            try Validation.identity(identity)
+        // Checking and encoding are independent per Faceprint: both run on every core, and
+        // the first bad input (by position) is the one reported.
+        try SDK.forEachInParallel(faceprints.count) { index in
+            try Validation.featureVector(faceprints[index].featureVector)
+            try Validation.identity(identities[index])
         }
         try Validation.collectionReference(collectionName)
         let store = try connection().resolve(collectionName)
-        var prepared: [PreparedEnrollment] = []
-        prepared.reserveCapacity(faceprints.count)
-        for (faceprint, identity) in zip(faceprints, identities) {
-            guard faceprint.modelName == store.settings.modelName else {
-                throw LineupError(.enrollmentError,
-                                  "a Faceprint's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(store.settings.modelName))")
-            }
-            prepared.append(PreparedEnrollment(faceprint, identity: identity, compression: store.settings.compression))
+        let settings = store.settings
+        for faceprint in faceprints where faceprint.modelName != settings.modelName {
+            throw LineupError(.enrollmentError,
+                              "a Faceprint's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(settings.modelName))")
         }
+        let slots = ResultSlots<PreparedEnrollment>(count: faceprints.count)
+        try SDK.forEachInParallel(faceprints.count) { index in
+            slots.set(index, PreparedEnrollment(faceprints[index], identity: identities[index], compression: settings.compression))
+        }
+        let prepared = slots.values()
         try store.enroll(prepared)
         return prepared.map { $0.id.string }
+    }
+
+    /// Runs `body` for every index in `0..<count`, spread over the cores in contiguous ranges;
+    /// rethrows the error of the lowest index that failed.
+    static func forEachInParallel(_ count: Int, _ body: @Sendable (Int) throws -> Void) throws {
+        let chunk = 1024
+        let chunks = (count + chunk - 1) / chunk
+        let failures = ResultSlots<LineupError?>(count: chunks)
+        DispatchQueue.concurrentPerform(iterations: chunks) { part in
+            var failure: LineupError?
+            for index in (part * chunk)..<min(count, (part + 1) * chunk) {
+                do {
+                    try body(index)
+                } catch let error as LineupError {
+                    failure = error
+                    break
+                } catch {
+                    failure = LineupError(.invalidArgument, "\(error)")
+                    break
+                }
+            }
+            failures.set(part, failure)
+        }
+        if let first = failures.values().lazy.compactMap({ $0 }).first { throw first }
     }
 
     /// Seals everything the journal holds into segment files now (a checkpoint), so that the
