@@ -79,3 +79,34 @@ extension SDKTests {
         }
     }
 }
+
+extension SDKTests {
+    /// Opening checks a segment's tables; its vectors are checked, a MiB at a time, the first
+    /// time a scan needs them (FORMAT.md §6). Damage there is corruptStore at that scan.
+    @Suite struct LazyVectorChecks {
+        @Test func aDamagedVectorIsFoundByTheFirstScanNotByTheOpen() throws {
+            let directory = try TemporaryDirectory()
+            let path = directory.path + "/store"
+            var rng = SeededGenerator(seed: 51)
+            let sdk = try BulkEnroll.connect(path)
+            try sdk.createLoadCollection("c")
+            let faceprints = (0..<FileCollection.bulkThreshold).map { _ in rng.faceprint(32) }
+            _ = try sdk.enrollFaceprints(faceprints, identities: faceprints.indices.map { "p\($0)" })
+            ProcessConnection.resetForTesting()
+            let segment = try BulkEnroll.segmentFiles(path).first!
+            let file = path + "/" + segment
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+            bytes[FormatConstants.segmentHeaderSize + 1000 * 128 + 5] ^= 0x40   // inside row 1000's vector
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+
+            let reopened = try BulkEnroll.connect(path)          // tables intact: opens
+            try reopened.loadCollection("c")
+            #expect(try reopened.getCollectionMetadata("c").numFaceprints == faceprints.count)
+            expectError(.corruptStore) { _ = try reopened.identifyTopCandidate(faceprints[0]) }
+            expectError(.corruptStore) { _ = try reopened.batchIdentifyTopCandidate(Array(faceprints[0..<3])) }
+            let report = StoreInspector.verify(path: path)
+            #expect(!report.isIntact && report.problems.contains { $0.contains(segment) })
+            ProcessConnection.resetForTesting()
+        }
+    }
+}

@@ -17,7 +17,7 @@ enum EngineFixture {
 
     /// The best hit for `probe` in `snapshot` at a high threshold, as (block, row), or nil.
     static func selfMatch(_ snapshot: CollectionSnapshot, _ probe: [Float]) -> MatchHit? {
-        Matcher.search(snapshot, probe: VectorEncoder.normalized(probe), k: 1, threshold: 0.999).first
+        try! Matcher.search(snapshot, probe: VectorEncoder.normalized(probe), k: 1, threshold: 0.999).first
     }
 
     static func recordID(of hit: MatchHit, in snapshot: CollectionSnapshot) -> RecordID {
@@ -76,7 +76,7 @@ enum EngineFixture {
         #expect(EngineFixture.selfMatch(gallery.snapshot(), second) != nil)
     }
 
-    @Test func emptyGallery() {
+    @Test func emptyGallery() throws {
         let gallery = Gallery(settings: EngineFixture.settings())
         #expect(gallery.dimension == 0)
         #expect(gallery.counts == (0, 0))
@@ -84,7 +84,7 @@ enum EngineFixture {
         #expect(snapshot.dimension == 0)
         #expect(snapshot.blocks.isEmpty)
         #expect(gallery.identities().isEmpty)
-        #expect(Matcher.search(snapshot, probe: [1, 0], k: 3, threshold: -1).isEmpty)
+        #expect(try Matcher.search(snapshot, probe: [1, 0], k: 3, threshold: -1).isEmpty)
     }
 
     @Test func batchIsAllOrNothingOnDimensionMismatch() throws {

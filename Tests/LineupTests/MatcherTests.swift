@@ -32,7 +32,7 @@ import Testing
             let reference = vectors.indices.map { (id: ids[$0], score: cosine(probe, vectors[$0])) }
                 .sorted { $0.score > $1.score }
             for k in [1, 5, 50] {
-                let hits = Matcher.search(snapshot, probe: probe, k: k, threshold: -1)
+                let hits = try Matcher.search(snapshot, probe: probe, k: k, threshold: -1)
                 #expect(hits.count == k)
                 for (a, b) in zip(hits, hits.dropFirst()) { #expect(a.score >= b.score) }
                 let scoreByID = Dictionary(uniqueKeysWithValues: vectors.indices.map { (ids[$0], cosine(probe, vectors[$0])) })
@@ -47,7 +47,7 @@ import Testing
             }
             // Threshold: exactly the rows at or above it (away from the boundary).
             let threshold: Float = 0.3
-            let hits = Matcher.search(snapshot, probe: probe, k: 10_000, threshold: threshold)
+            let hits = try Matcher.search(snapshot, probe: probe, k: 10_000, threshold: threshold)
             #expect(hits.allSatisfy { $0.score >= threshold })
             let found = Set(Self.ids(hits, snapshot))
             for entry in reference where abs(entry.score - Double(threshold)) > tolerance {
@@ -61,7 +61,7 @@ import Testing
         for index in stride(from: 0, to: 600, by: 3) { try gallery.remove(id: ids[index]) }
         let snapshot = gallery.snapshot()
         for (index, vector) in vectors.enumerated() {
-            let all = Matcher.search(snapshot, probe: VectorEncoder.normalized(vector), k: 1000, threshold: -1)
+            let all = try Matcher.search(snapshot, probe: VectorEncoder.normalized(vector), k: 1000, threshold: -1)
             #expect(all.count == 400)
             let top = all.first.map { EngineFixture.recordID(of: $0, in: snapshot) }
             if index % 3 == 0 {
@@ -87,10 +87,10 @@ import Testing
         try gallery.append(batch)
         let snapshot = gallery.snapshot()
         let probe = VectorEncoder.normalized(shared)
-        let hits = Matcher.search(snapshot, probe: probe, k: tieIDs.count, threshold: 0.9999)
+        let hits = try Matcher.search(snapshot, probe: probe, k: tieIDs.count, threshold: 0.9999)
         #expect(Self.ids(hits, snapshot) == tieIDs)
         for k in 1...tieIDs.count {
-            #expect(Self.ids(Matcher.search(snapshot, probe: probe, k: k, threshold: -1), snapshot) == Array(tieIDs.prefix(k)))
+            #expect(try Self.ids(Matcher.search(snapshot, probe: probe, k: k, threshold: -1), snapshot) == Array(tieIDs.prefix(k)))
         }
     }
 
@@ -102,16 +102,16 @@ import Testing
         for k in [1, 4] {
             // The batch runs the multi-probe kernels and scores its winners again with the
             // single-probe ones: exactly the answers of single searches, scores included.
-            let batch = Matcher.searchBatch(snapshot, probes: probes, k: k, threshold: 0.2)
-            #expect(batch == probes.map { Matcher.search(snapshot, probe: $0, k: k, threshold: 0.2) })
+            let batch = try Matcher.searchBatch(snapshot, probes: probes, k: k, threshold: 0.2)
+            #expect(try batch == probes.map { try Matcher.search(snapshot, probe: $0, k: k, threshold: 0.2) })
         }
-        #expect(Matcher.searchBatch(snapshot, probes: [], k: 1, threshold: 0).isEmpty)
+        #expect(try Matcher.searchBatch(snapshot, probes: [], k: 1, threshold: 0).isEmpty)
     }
 
-    @Test func emptySnapshot() {
+    @Test func emptySnapshot() throws {
         let gallery = Gallery(settings: EngineFixture.settings())
-        #expect(Matcher.search(gallery.snapshot(), probe: [1, 0, 0], k: 5, threshold: -1).isEmpty)
-        #expect(Matcher.searchBatch(gallery.snapshot(), probes: [[1, 0, 0], [0, 1, 0]], k: 5, threshold: -1) == [[], []])
+        #expect(try Matcher.search(gallery.snapshot(), probe: [1, 0, 0], k: 5, threshold: -1).isEmpty)
+        #expect(try Matcher.searchBatch(gallery.snapshot(), probes: [[1, 0, 0], [0, 1, 0]], k: 5, threshold: -1) == [[], []])
     }
 }
 

@@ -45,7 +45,7 @@ import Testing
                                        specialRows: Set(specialRows), seed: 7)
         let snapshot = gallery.snapshot()
         #expect(snapshot.rowCount == rows)
-        let hits = Matcher.search(snapshot, probe: special, k: specialRows.count, threshold: 0.99)
+        let hits = try Matcher.search(snapshot, probe: special, k: specialRows.count, threshold: 0.99)
         var expected: [(block: Int, row: Int)] = []
         for row in specialRows {
             // Locate the row in the gallery's chunks (blocks are chunks in order).
@@ -68,10 +68,10 @@ import Testing
         for id in removed { try gallery.remove(id: id) }
         let snapshot = gallery.snapshot()
         let probes = (0..<5).map { _ in VectorEncoder.normalized(rng.vector(dimension)) }
-        let batch = Matcher.searchBatch(snapshot, probes: probes, k: 25, threshold: -1)
+        let batch = try Matcher.searchBatch(snapshot, probes: probes, k: 25, threshold: -1)
         for (index, probe) in probes.enumerated() {
             let expected = Self.reference(snapshot, probe: probe, k: 25, threshold: -1)
-            let single = Matcher.search(snapshot, probe: probe, k: 25, threshold: -1)
+            let single = try Matcher.search(snapshot, probe: probe, k: 25, threshold: -1)
             #expect(single.map { "\($0.block):\($0.row)" } == expected.map { "\($0.block):\($0.row)" }, "probe \(index), single")
             #expect(batch[index].map { "\($0.block):\($0.row)" } == expected.map { "\($0.block):\($0.row)" }, "probe \(index), batch")
             for (hit, reference) in zip(single, expected) { #expect(abs(hit.score - reference.score) < 1e-5) }

@@ -216,7 +216,7 @@ public final class SDK: Sendable {
         guard !faceprints.isEmpty else { return [] }
         guard snapshot.dimension > 0 else { return faceprints.map { _ in [] } }
         let probes = faceprints.map { VectorEncoder.normalized($0.featureVector) }
-        let hits = Matcher.searchBatch(snapshot, probes: probes, k: numCandidates, threshold: threshold)
+        let hits = try Matcher.searchBatch(snapshot, probes: probes, k: numCandidates, threshold: threshold)
         return hits.map { $0.map { candidate(for: $0, in: snapshot, store: store) } }
     }
 
@@ -237,7 +237,7 @@ public final class SDK: Sendable {
         try checkProbe(faceprint, against: store, snapshot: snapshot)
         guard snapshot.dimension > 0 else { return [] }
         let probe = VectorEncoder.normalized(faceprint.featureVector)
-        return Matcher.search(snapshot, probe: probe, k: numCandidates, threshold: threshold)
+        return try Matcher.search(snapshot, probe: probe, k: numCandidates, threshold: threshold)
             .map { candidate(for: $0, in: snapshot, store: store) }
     }
 

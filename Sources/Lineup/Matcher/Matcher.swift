@@ -35,13 +35,15 @@ enum Matcher {
     ///
     /// - Parameters:
     ///   - probe: a unit vector with the snapshot's dimension.
-    static func search(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float) -> [MatchHit] {
-        searchBatch(snapshot, probes: [probe], k: k, threshold: threshold)[0]
+    ///
+    /// - Throws: `corruptStore` when a block's stored vectors fail their checksum.
+    static func search(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float) throws -> [MatchHit] {
+        try searchBatch(snapshot, probes: [probe], k: k, threshold: threshold)[0]
     }
 
     /// ``search(_:probe:k:threshold:)`` for each probe, in one blocked, parallel pass.
     static func searchBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int,
-                            threshold: Float) -> [[MatchHit]] {
+                            threshold: Float) throws -> [[MatchHit]] {
         guard !probes.isEmpty else { return [] }
         for probe in probes { precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty) }
         var plan: [(block: Int, start: Int, count: Int)] = []
@@ -57,6 +59,7 @@ enum Matcher {
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
         let results = ResultSlots<[TopK]>(count: workers)
         let next = Atomic<Int>(0)
+        let damaged = Atomic<Bool>(false)
         let dimension = snapshot.dimension
         let probeCount = probes.count
         // The probes as one 64-byte-aligned matrix: the multi-probe kernels load them as whole
@@ -84,6 +87,11 @@ enum Matcher {
                     guard index < items.count else { break }
                     let item = items[index]
                     let block = snapshot.blocks[item.block]
+                    // Mapped segments check each MiB of vectors the first time a scan needs it.
+                    guard block.source.checkVectors(rows: item.start..<(item.start + item.count)) else {
+                        damaged.store(true, ordering: .relaxed)
+                        continue
+                    }
                     let single: lineup_scores_fn
                     let many: lineup_scores_many_fn
                     switch block.encoding {
@@ -114,6 +122,9 @@ enum Matcher {
                 }
             }
             results.set(worker, tops)
+        }
+        if damaged.load(ordering: .relaxed) {
+            throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
         }
         // Merge every worker's top-k into the first's.
         let perWorker = results.values()

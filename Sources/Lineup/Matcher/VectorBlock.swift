@@ -11,6 +11,13 @@ protocol VectorBlockSource: AnyObject, Sendable {
     func recordID(at row: Int) -> RecordID
     /// The identity of row `row`.
     func identity(at row: Int) -> String
+    /// Checks the stored vectors of `rows` before a scan reads them; false when damaged.
+    func checkVectors(rows: Range<Int>) -> Bool
+}
+
+extension VectorBlockSource {
+    /// Memory the process wrote itself needs no check.
+    func checkVectors(rows: Range<Int>) -> Bool { true }
 }
 
 /// A run of `count` vectors of one encoding and dimension, `stride` bytes apart, with the rows

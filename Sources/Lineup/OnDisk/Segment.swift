@@ -9,8 +9,25 @@ import Synchronization
 /// file is `corruptStore` at open and never a wrong answer later. Immutable and thread-safe;
 /// the mapping lives as long as any snapshot holds the segment.
 final class Segment: VectorBlockSource, @unchecked Sendable {
+    /// How much of a segment its open checks.
+    enum Verification {
+        /// Every byte: header, every section, every MiB of vectors (verify, dump, tests).
+        case full
+        /// Header and tables now; each MiB of vectors the first time a scan needs it, so that
+        /// opening costs O(tables), not O(vectors). A damaged MiB makes that scan, and every
+        /// later one, throw `corruptStore`.
+        case vectorsOnFirstUse
+        /// Header only: a file this process has just written and synced, whose checksums were
+        /// computed from the bytes in memory (reading them back through the page cache would
+        /// find those same bytes).
+        case justWritten
+    }
+
     let header: SegmentHeader
     private let region: MappedRegion
+    /// Per MiB of vectors: 0 unchecked, 1 good, 2 damaged.
+    private let vectorBlockStates: UnsafeMutablePointer<Atomic<UInt8>>
+    private let vectorBlockCount: Int
 
     var rowCount: Int { header.rowCount }
 
@@ -21,7 +38,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     /// were computed from the bytes in memory, and reading them back through the page cache
     /// would only find those same bytes again.
     init(fileSystem: any FileSystem, path: String, number: UInt64, collectionID: UInt32,
-         fileSize: UInt64, storeID: RecordID, verify: Bool = true) throws {
+         fileSize: UInt64, storeID: RecordID, verification: Verification = .full) throws {
         let descriptor: Int32
         do {
             descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
@@ -38,11 +55,51 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         guard header.segmentNumber == number, header.collectionID == collectionID, header.storeID == storeID else {
             throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) belongs elsewhere")
         }
-        if verify { try self.verify() }
+        vectorBlockCount = SegmentHeader.vectorChecksumCount(header.sections[SegmentHeader.Section.vectors.rawValue].length)
+        vectorBlockStates = .allocate(capacity: max(vectorBlockCount, 1))
+        let initial: UInt8 = verification == .vectorsOnFirstUse ? 0 : 1
+        for index in 0..<vectorBlockCount { (vectorBlockStates + index).initialize(to: Atomic(initial)) }
+        switch verification {
+        case .full: try verify(vectors: true)
+        case .vectorsOnFirstUse: try verify(vectors: false)
+        case .justWritten: break
+        }
     }
 
-    /// Checks every section's checksum and that the tables are consistent.
-    private func verify() throws {
+    deinit {
+        vectorBlockStates.deinitialize(count: vectorBlockCount)
+        vectorBlockStates.deallocate()
+    }
+
+    /// Checks, once, every MiB of vectors that rows `rows` touch; false when one is damaged.
+    func checkVectors(rows: Range<Int>) -> Bool {
+        guard !rows.isEmpty else { return true }
+        let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
+        let table = header.sections[SegmentHeader.Section.vectorChecksums.rawValue]
+        let first = rows.lowerBound * header.rowStride / FormatConstants.vectorChecksumBlock
+        let last = (rows.upperBound * header.rowStride - 1) / FormatConstants.vectorChecksumBlock
+        var good = true
+        region.withUnsafeBytes { bytes in
+            for block in first...last {
+                switch vectorBlockStates[block].load(ordering: .acquiring) {
+                case 1: continue
+                case 2: good = false
+                default:
+                    let start = vectors.offset + block * FormatConstants.vectorChecksumBlock
+                    let end = min(start + FormatConstants.vectorChecksumBlock, vectors.offset + vectors.length)
+                    let expected = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: table.offset + block * 4, as: UInt32.self))
+                    let ok = Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) == expected
+                    vectorBlockStates[block].store(ok ? 1 : 2, ordering: .releasing)
+                    if !ok { good = false }
+                }
+            }
+        }
+        return good
+    }
+
+    /// Checks every section's checksum (the vectors too when `vectors`) and that the tables are
+    /// consistent.
+    private func verify(vectors checkVectorSection: Bool) throws {
         let damaged = LineupError(.corruptStore, "segment \(FormatConstants.segmentName(header.segmentNumber)) is damaged")
         try region.withUnsafeBytes { bytes in
             // The padding between sections is zero (FORMAT.md §6.2): no byte goes unchecked.
@@ -56,6 +113,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
                 let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
                 guard Checksum.crc32c(section) == entry.checksum else { throw damaged }
             }
+            guard checkVectorSection else { return }
             // The vectors, a MiB at a time against the checksum section, on every core.
             let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
             let table = header.sections[SegmentHeader.Section.vectorChecksums.rawValue]

@@ -205,7 +205,8 @@ final class Store: @unchecked Sendable {
             for segmentEntry in entry.segments {
                 let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(segmentEntry.number),
                                           number: segmentEntry.number, collectionID: entry.id,
-                                          fileSize: segmentEntry.fileSize, storeID: manifest.storeID)
+                                          fileSize: segmentEntry.fileSize, storeID: manifest.storeID,
+                                          verification: .vectorsOnFirstUse)
                 guard segment.rowCount == segmentEntry.rowCount, segment.header.dimension == entry.dimension,
                       segment.header.encoding == entry.settings.compression else {
                     throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(segmentEntry.number)) does not match the manifest")
@@ -512,7 +513,7 @@ final class Store: @unchecked Sendable {
                                                      vector: chunk.storedBytes(at: row), scale: chunk.scale(at: row))
                         }
                     segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
-                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verify: false)
+                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verification: .justWritten)
                 }
                 sealed.append((state, segment))
             }
@@ -616,7 +617,7 @@ final class Store: @unchecked Sendable {
                                                  scale: entry.vector.scale)
                     }
                 let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
-                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verify: false)
+                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verification: .justWritten)
                 segments.append(segment)
                 next.collections[index].segments.append(.init(number: number, rowCount: count, fileSize: size, removedRows: []))
                 start += count
