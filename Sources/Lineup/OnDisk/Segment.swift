@@ -57,7 +57,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         }
         vectorBlockCount = SegmentHeader.vectorChecksumCount(header.sections[SegmentHeader.Section.vectors.rawValue].length)
         vectorBlockStates = .allocate(capacity: max(vectorBlockCount, 1))
-        let initial: UInt8 = verification == .vectorsOnFirstUse ? 0 : 1
+        let initial: UInt8 = verification == .justWritten ? 1 : 0
         for index in 0..<vectorBlockCount { (vectorBlockStates + index).initialize(to: Atomic(initial)) }
         switch verification {
         case .full: try verify(vectors: true)
@@ -74,24 +74,54 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     /// Checks, once, every MiB of vectors that rows `rows` touch; false when one is damaged.
     func checkVectors(rows: Range<Int>) -> Bool {
         guard !rows.isEmpty else { return true }
-        let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
-        let table = header.sections[SegmentHeader.Section.vectorChecksums.rawValue]
         let first = rows.lowerBound * header.rowStride / FormatConstants.vectorChecksumBlock
         let last = (rows.upperBound * header.rowStride - 1) / FormatConstants.vectorChecksumBlock
+        return checkVectorBlocks(first..<(last + 1))
+    }
+
+    /// Checks the MiB blocks of `blocks` not checked yet against the vector checksum section,
+    /// three whole blocks at a time through three independent CRC chains, and records each
+    /// outcome; false when any block of the range is damaged. Safe from several threads: two
+    /// threads may check one block, and both record the same outcome.
+    private func checkVectorBlocks(_ blocks: Range<Int>) -> Bool {
+        let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
+        let table = header.sections[SegmentHeader.Section.vectorChecksums.rawValue]
+        let block = FormatConstants.vectorChecksumBlock
         var good = true
+        var pending: [Int] = []
+        for index in blocks {
+            switch vectorBlockStates[index].load(ordering: .acquiring) {
+            case 1: continue
+            case 2: good = false
+            default: pending.append(index)
+            }
+        }
+        guard !pending.isEmpty else { return good }
         region.withUnsafeBytes { bytes in
-            for block in first...last {
-                switch vectorBlockStates[block].load(ordering: .acquiring) {
-                case 1: continue
-                case 2: good = false
-                default:
-                    let start = vectors.offset + block * FormatConstants.vectorChecksumBlock
-                    let end = min(start + FormatConstants.vectorChecksumBlock, vectors.offset + vectors.length)
-                    let expected = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: table.offset + block * 4, as: UInt32.self))
-                    let ok = Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) == expected
-                    vectorBlockStates[block].store(ok ? 1 : 2, ordering: .releasing)
-                    if !ok { good = false }
+            func record(_ index: Int, _ crc: UInt32) {
+                let expected = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: table.offset + index * 4, as: UInt32.self))
+                vectorBlockStates[index].store(crc == expected ? 1 : 2, ordering: .releasing)
+                if crc != expected { good = false }
+            }
+            let whole = pending.filter { ($0 + 1) * block <= vectors.length }
+            var position = 0
+            while position + 3 <= whole.count {
+                let (a, b, c) = (whole[position], whole[position + 1], whole[position + 2])
+                var crcs: (UInt32, UInt32, UInt32) = (0, 0, 0)
+                withUnsafeMutableBytes(of: &crcs) { out in
+                    let base = bytes.baseAddress! + vectors.offset
+                    lineup_crc32c_3way(base + a * block, base + b * block, base + c * block, block,
+                                       out.baseAddress!.assumingMemoryBound(to: UInt32.self))
                 }
+                record(a, crcs.0)
+                record(b, crcs.1)
+                record(c, crcs.2)
+                position += 3
+            }
+            for index in whole[position...] + pending.filter({ ($0 + 1) * block > vectors.length }) {
+                let start = vectors.offset + index * block
+                let end = min(start + block, vectors.offset + vectors.length)
+                record(index, Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[start..<end])))
             }
         }
         return good
@@ -113,43 +143,18 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
                 let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
                 guard Checksum.crc32c(section) == entry.checksum else { throw damaged }
             }
-            guard checkVectorSection else { return }
-            // The vectors, a MiB at a time against the checksum section, on every core.
-            let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
-            let table = header.sections[SegmentHeader.Section.vectorChecksums.rawValue]
-            let blocks = SegmentHeader.vectorChecksumCount(vectors.length)
-            let mismatches = Atomic<Int>(0)
-            // Read-only mapped memory that outlives the loop; each worker reads its own blocks,
-            // three whole MiB blocks at a time through three independent CRC chains.
-            nonisolated(unsafe) let bytes = bytes
-            let fullBlocks = vectors.length / FormatConstants.vectorChecksumBlock
-            let triples = fullBlocks / 3
-            @Sendable func expected(_ block: Int) -> UInt32 {
-                UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: table.offset + block * 4, as: UInt32.self))
-            }
-            @Sendable func start(_ block: Int) -> UnsafeRawPointer {
-                bytes.baseAddress! + vectors.offset + block * FormatConstants.vectorChecksumBlock
-            }
-            DispatchQueue.concurrentPerform(iterations: triples + (blocks - triples * 3)) { item in
-                if item < triples {
-                    var crcs: (UInt32, UInt32, UInt32) = (0, 0, 0)
-                    withUnsafeMutableBytes(of: &crcs) { out in
-                        lineup_crc32c_3way(start(3 * item), start(3 * item + 1), start(3 * item + 2),
-                                           FormatConstants.vectorChecksumBlock, out.baseAddress!.assumingMemoryBound(to: UInt32.self))
-                    }
-                    if crcs.0 != expected(3 * item) || crcs.1 != expected(3 * item + 1) || crcs.2 != expected(3 * item + 2) {
-                        mismatches.add(1, ordering: .relaxed)
-                    }
-                } else {
-                    let block = triples * 3 + (item - triples)
-                    let from = vectors.offset + block * FormatConstants.vectorChecksumBlock
-                    let end = min(from + FormatConstants.vectorChecksumBlock, vectors.offset + vectors.length)
-                    if Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[from..<end])) != expected(block) {
-                        mismatches.add(1, ordering: .relaxed)
-                    }
+        }
+        if checkVectorSection {
+            // Every MiB of vectors, in runs of 24 spread over the cores.
+            let run = 24
+            let runs = (vectorBlockCount + run - 1) / run
+            let damagedRuns = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: runs) { index in
+                if !checkVectorBlocks((index * run)..<min(vectorBlockCount, (index + 1) * run)) {
+                    damagedRuns.add(1, ordering: .relaxed)
                 }
             }
-            guard mismatches.load(ordering: .relaxed) == 0 else { throw damaged }
+            guard damagedRuns.load(ordering: .relaxed) == 0 else { throw damaged }
         }
         // The UUID order must be a permutation sorted by UUID; identity blocks must decode.
         var seen = [Bool](repeating: false, count: rowCount)

@@ -178,13 +178,7 @@ final class Store: @unchecked Sendable {
     }
 
     private func readFile(_ name: String) throws -> [UInt8] {
-        let descriptor = try fileSystem.open(path + "/" + name, writable: false, create: false, exclusive: false)
-        defer { fileSystem.close(descriptor) }
-        let size = try fileSystem.size(descriptor)
-        var bytes = [UInt8](repeating: 0, count: size)
-        let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: 0) }
-        guard got == size else { throw LineupError(.ioError, "\(name) changed while being read") }
-        return bytes
+        try fileSystem.readWholeFile(path + "/" + name)
     }
 
     /// Reads the manifest, maps the segments, replays the journal after the checkpoint, and
@@ -470,9 +464,9 @@ final class Store: @unchecked Sendable {
                 let sticky = LineupError(.readOnly, "the store turned read-only after a failed journal write: \(ioFailure.message)",
                                          errno: ioFailure.underlyingErrno)
                 failure = sticky
-                for entry in batch { entry.result = .failure(LineupError(ioFailure.code == .ioError ? .ioError : ioFailure.code,
-                                                                         "the change was not made durable: \(ioFailure.message)",
-                                                                         errno: ioFailure.underlyingErrno)) }
+                let notDurable = LineupError(ioFailure.code, "the change was not made durable: \(ioFailure.message)",
+                                             errno: ioFailure.underlyingErrno)
+                for entry in batch { entry.result = .failure(notDurable) }
             } else {
                 journalLength += bytes.count
                 for entry in batch { entry.result = .success(entry.apply()) }
@@ -505,15 +499,12 @@ final class Store: @unchecked Sendable {
                 if !rows.isEmpty {
                     let number = next.nextSegmentNumber
                     next.nextSegmentNumber += 1
-                    let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: next.storeID)
-                        .write(number: number, collectionID: state.id, encoding: state.settings.compression,
-                               dimension: tail.dimension, count: rows.count) { index in
-                            let (chunk, row) = rows[index]
-                            return SegmentWriter.Row(id: chunk.recordID(at: row), identity: chunk.identity(at: row),
-                                                     vector: chunk.storedBytes(at: row), scale: chunk.scale(at: row))
-                        }
-                    segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
-                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verification: .justWritten)
+                    segment = try writeSegment(number: number, for: state, dimension: tail.dimension,
+                                               count: rows.count, storeID: next.storeID) { index in
+                        let (chunk, row) = rows[index]
+                        return SegmentWriter.Row(id: chunk.recordID(at: row), identity: chunk.identity(at: row),
+                                                 vector: chunk.storedBytes(at: row), scale: chunk.scale(at: row))
+                    }
                 }
                 sealed.append((state, segment))
             }
@@ -565,6 +556,18 @@ final class Store: @unchecked Sendable {
         try? fileSystem.unlink(path + "/" + oldName)
     }
 
+    /// Writes segment `number` of `state`'s collection durably and opens it (without reading
+    /// back what was just written). The caller publishes it in a manifest.
+    private func writeSegment(number: UInt64, for state: CollectionState, dimension: Int, count: Int,
+                              storeID: RecordID, row: (Int) -> SegmentWriter.Row) throws -> Segment {
+        let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: storeID)
+            .write(number: number, collectionID: state.id, encoding: state.settings.compression,
+                   dimension: dimension, count: count, row: row)
+        return try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
+                           number: number, collectionID: state.id, fileSize: size, storeID: storeID,
+                           verification: .justWritten)
+    }
+
     /// Rows a bulk import puts in one segment file.
     static let importSegmentRows = 262_144
 
@@ -609,17 +612,15 @@ final class Store: @unchecked Sendable {
                 let number = next.nextSegmentNumber
                 next.nextSegmentNumber += 1
                 let base = start
-                let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: next.storeID)
-                    .write(number: number, collectionID: state.id, encoding: state.settings.compression,
-                           dimension: dimension, count: count) { row in
-                        let entry = batch[base + row]
-                        return SegmentWriter.Row(id: entry.id, identity: entry.identity, vector: entry.vector.bytes,
-                                                 scale: entry.vector.scale)
-                    }
-                let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
-                                          number: number, collectionID: state.id, fileSize: size, storeID: next.storeID, verification: .justWritten)
+                let segment = try writeSegment(number: number, for: state, dimension: dimension, count: count,
+                                               storeID: next.storeID) { row in
+                    let entry = batch[base + row]
+                    return SegmentWriter.Row(id: entry.id, identity: entry.identity, vector: entry.vector.bytes,
+                                             scale: entry.vector.scale)
+                }
                 segments.append(segment)
-                next.collections[index].segments.append(.init(number: number, rowCount: count, fileSize: size, removedRows: []))
+                next.collections[index].segments.append(.init(number: number, rowCount: count,
+                                                              fileSize: UInt64(segment.header.fileSize), removedRows: []))
                 start += count
             }
             next.collections[index].dimension = dimension

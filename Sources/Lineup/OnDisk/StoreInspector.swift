@@ -22,7 +22,7 @@ public enum StoreInspector {
         var report = Report()
         let manifest: Manifest
         do {
-            manifest = try Manifest.decode(readWhole(path + "/" + FormatConstants.manifestName, fileSystem))
+            manifest = try Manifest.decode(fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName))
         } catch let error as LineupError {
             report.problems.append("\(FormatConstants.manifestName): \(error.message)")
             return report
@@ -57,7 +57,7 @@ public enum StoreInspector {
         }
         let journalName = FormatConstants.journalName(manifest.journalNumber)
         do {
-            let bytes = try readWhole(path + "/" + journalName, fileSystem)
+            let bytes = try fileSystem.readWholeFile(path + "/" + journalName)
             let scan = try bytes.withUnsafeBytes {
                 try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
             }
@@ -103,10 +103,10 @@ public enum StoreInspector {
     /// whether it is live.
     public static func dump(path: String, records: Bool) throws -> String {
         let fileSystem = PosixFileSystem.shared
-        let manifest = try Manifest.decode(readWhole(path + "/" + FormatConstants.manifestName, fileSystem))
+        let manifest = try Manifest.decode(fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName))
         var out = "store \(manifest.storeID.string)\n"
         out += "manifest generation \(manifest.generation), journal \(FormatConstants.journalName(manifest.journalNumber)), checkpoint sequence \(manifest.checkpointSequence)\n"
-        let journalBytes = try readWhole(path + "/" + FormatConstants.journalName(manifest.journalNumber), fileSystem)
+        let journalBytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.journalName(manifest.journalNumber))
         let scan = try journalBytes.withUnsafeBytes {
             try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
         }
@@ -148,14 +148,5 @@ public enum StoreInspector {
         out += "journal: \(scan.records.count) records, \(scan.validLength) valid bytes"
         out += scan.hasTornTail ? ", \(journalBytes.count - scan.validLength) bytes of torn tail\n" : "\n"
         return out
-    }
-
-    static func readWhole(_ path: String, _ fileSystem: any FileSystem) throws -> [UInt8] {
-        let descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
-        defer { fileSystem.close(descriptor) }
-        let size = try fileSystem.size(descriptor)
-        var bytes = [UInt8](repeating: 0, count: size)
-        let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: 0) }
-        return Array(bytes[0..<got])
     }
 }

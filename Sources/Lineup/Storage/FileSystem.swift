@@ -45,6 +45,21 @@ protocol FileSystem: Sendable {
     func unlock(_ descriptor: Int32)
 }
 
+extension FileSystem {
+    /// The whole of the file at `path`.
+    ///
+    /// - Throws: `ioError` when it cannot be opened or read, or changes size while being read.
+    func readWholeFile(_ path: String) throws -> [UInt8] {
+        let descriptor = try open(path, writable: false, create: false, exclusive: false)
+        defer { close(descriptor) }
+        let size = try size(descriptor)
+        var bytes = [UInt8](repeating: 0, count: size)
+        let got = try bytes.withUnsafeMutableBytes { try read(descriptor, into: $0, at: 0) }
+        guard got == size else { throw LineupError(.ioError, "\(path) changed while being read") }
+        return bytes
+    }
+}
+
 enum FileType: Equatable, Sendable {
     case regular, directory, symbolicLink, other
 }
