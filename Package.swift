@@ -4,6 +4,7 @@
 //
 // Targets, from the bottom up:
 //   CLZ4           system library: liblz4 (identity blocks of segment files)
+//   CCrypto        system library: OpenSSL's libcrypto (encrypted stores: AES-256-GCM, PBKDF2)
 //   LineupKernels  C: similarity kernels (<op>_<type>_<isa>) behind one dispatch table; CRC32C
 //   Lineup         Swift: the SDK façade (API/), the process-wide connection (Connection/),
 //                  the SQL-free storage protocol, its backends and the file-system layer
@@ -31,13 +32,19 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            path: "Sources/CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "LineupKernels",
             path: "Sources/LineupKernels"
         ),
         .target(
             name: "Lineup",
-            dependencies: ["LineupKernels", "CLZ4"],
+            dependencies: ["LineupKernels", "CLZ4", "CCrypto"],
             path: "Sources/Lineup"
         ),
         .executableTarget(

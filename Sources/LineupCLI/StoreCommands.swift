@@ -12,19 +12,37 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-file"), help: "A file holding the store's passphrase.")
     var passphraseFile: String?
 
+    /// The passphrase from `--passphrase-file` (its first line), else `LINEUP_PASSPHRASE`;
+    /// nil when neither is given.
+    func passphrase() throws -> String? {
+        if let passphraseFile { return try readPassphrase(passphraseFile) }
+        if let value = ProcessInfo.processInfo.environment["LINEUP_PASSPHRASE"] {
+            guard !value.isEmpty else { throw LineupError(.invalidArgument, "LINEUP_PASSPHRASE is empty") }
+            return value
+        }
+        return nil
+    }
+
     /// An SDK connected to the store, with `configure` applied to its options first.
     func connect(readOnly: Bool = false, configure: (inout ConfigurationOptions) -> Void = { _ in }) throws -> SDK {
-        if passphraseFile != nil || ProcessInfo.processInfo.environment["LINEUP_PASSPHRASE"] != nil {
-            throw LineupError(.featureNotSupported, "encrypted stores are not available in this version")
-        }
         var options = ConfigurationOptions()
         options.dbms = .file
         options.readOnly = readOnly
+        options.encryptionKey = try passphrase()
         configure(&options)
         let sdk = SDK(options: options)
         try sdk.createDatabaseConnection(store)
         return sdk
     }
+}
+
+/// A passphrase file's first line (without its line ending).
+func readPassphrase(_ path: String) throws -> String {
+    let text = String(decoding: try readFileBytes(path, what: "passphrase"), as: UTF8.self)
+    var line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+    if line.hasSuffix("\r") { line.removeLast() }
+    guard !line.isEmpty else { throw LineupError(.invalidArgument, "the passphrase file \(path) is empty") }
+    return line
 }
 
 /// `--read-only`: open without writing a byte (forensic work).
@@ -77,7 +95,17 @@ struct CreateCommand: ParsableCommand {
             guard let compression = VectorCompression(rawValue: compression) else {
                 throw LineupError(.invalidArgument, "--compression must be none, fp16 or int8")
             }
-            if encrypt { throw LineupError(.featureNotSupported, "encrypted stores are not available in this version") }
+            let exists = FileManager.default.fileExists(atPath: storeOptions.store + "/MANIFEST")
+            let passphrase = try storeOptions.passphrase()
+            if encrypt && passphrase == nil {
+                throw LineupError(.invalidArgument, "--encrypt needs a passphrase: --passphrase-file FILE or LINEUP_PASSPHRASE")
+            }
+            if !exists && !encrypt && passphrase != nil {
+                throw LineupError(.invalidArgument, "a passphrase was given for a new store: add --encrypt to create it encrypted")
+            }
+            if exists && encrypt && !FileManager.default.fileExists(atPath: storeOptions.store + "/KEY") {
+                throw LineupError(.invalidArgument, "the store exists and is not encrypted; --encrypt applies to new stores")
+            }
             let sdk = try storeOptions.connect {
                 $0.frModel = model
                 $0.vectorCompression = compression
@@ -281,7 +309,17 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        let report = StoreInspector.verify(path: storeOptions.store)
+        let report: StoreInspector.Report
+        do {
+            report = StoreInspector.verify(path: storeOptions.store, passphrase: try storeOptions.passphrase())
+        } catch let error as LineupError {
+            StandardError.write("error: \(error.message) (\(error.code.name))\n")
+            throw ExitCode(exitStatus(for: error.code))
+        }
+        if let keyError = report.keyError {
+            StandardError.write("error: \(keyError.message) (\(keyError.code.name))\n")
+            throw ExitCode(exitStatus(for: keyError.code))
+        }
         for note in report.notes { emit("note: \(note)") }
         for problem in report.problems { emit("damaged: \(problem)") }
         if report.isIntact {
@@ -300,7 +338,8 @@ struct DumpCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            FileHandle.standardOutput.write(Data(try StoreInspector.dump(path: storeOptions.store, records: records).utf8))
+            FileHandle.standardOutput.write(Data(try StoreInspector.dump(path: storeOptions.store, records: records,
+                                                                                      passphrase: storeOptions.passphrase()).utf8))
         }
     }
 }
@@ -319,10 +358,15 @@ struct CompactCommand: ParsableCommand {
 struct RekeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rekey", abstract: "Change an encrypted store's passphrase.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(name: .customLong("new-passphrase-file")) var newPassphraseFile: String
+    @Option(name: .customLong("new-passphrase-file"), help: "A file holding the new passphrase.") var newPassphraseFile: String
     func run() throws {
         try reportingErrors {
-            throw LineupError(.featureNotSupported, "encrypted stores are not available in this version")
+            let newPassphrase = try readPassphrase(newPassphraseFile)
+            guard try storeOptions.passphrase() != nil else {
+                throw LineupError(.wrongEncryptionKey, "give the current passphrase: --passphrase-file FILE or LINEUP_PASSPHRASE")
+            }
+            let sdk = try storeOptions.connect()
+            try sdk.rekey(newEncryptionKey: newPassphrase)
         }
     }
 }

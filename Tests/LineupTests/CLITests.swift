@@ -40,12 +40,21 @@ struct CLITests {
     }
 
     /// Runs `lineup arguments…` with `input` on standard input.
-    static func run(_ arguments: [String], input: String = "", in directory: String) throws -> Output {
+    /// `environment` adds to (or, with nil values, removes from) this process's environment;
+    /// `umask`, when given, runs the tool through `/bin/sh` with that file-creation mask.
+    static func run(_ arguments: [String], input: String = "", in directory: String,
+                    environment extra: [String: String?] = [:], umask mask: String? = nil) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable!)
-        process.arguments = arguments
+        if let mask {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "umask \(mask) && exec \"$0\" \"$@\"", executable!] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable!)
+            process.arguments = arguments
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["LINEUP_PASSPHRASE"] = nil
+        for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let id = UUID().uuidString
         let outPath = directory + "/.out-\(id)", errPath = directory + "/.err-\(id)"

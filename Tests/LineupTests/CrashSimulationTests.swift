@@ -31,18 +31,20 @@ import Testing
     }
 
     /// The live UUIDs of collection "c", reopening the store with the real file system.
-    static func liveIDs(_ path: String) throws -> Set<String> {
-        let store = try Store(path: path)
+    static func liveIDs(_ path: String, passphrase: String? = nil) throws -> Set<String> {
+        let store = try Store(path: path, passphrase: passphrase)
         defer { store.close() }
         return Set(try store.collection("c").identityMap().keys)
     }
 
     /// Enrolls `count` Faceprints one by one, removing one every few, with checkpoints every
     /// `sealRows` rows; stops at the first error (the simulated death).
-    static func workload(_ path: String, fileSystem: any FileSystem, count: Int, sealRows: Int) -> History {
+    static func workload(_ path: String, fileSystem: any FileSystem, count: Int, sealRows: Int,
+                         passphrase: String? = nil) -> History {
         var history = History()
         do {
-            let store = try Store(path: path, fileSystem: fileSystem, sealRows: sealRows)
+            let store = try Store(path: path, fileSystem: fileSystem, sealRows: sealRows, passphrase: passphrase,
+                                  kdfIterations: EncryptionTests.iterations)
             defer { store.close() }
             try store.createCollection("c", settings: settings)
             let collection = FileCollection(store: store, state: try store.collection("c"))
@@ -71,10 +73,10 @@ import Testing
 
     /// Opens the store with the real file system and checks it against the history: it opens,
     /// verifies clean, holds every acknowledged change, and nothing that was never attempted.
-    static func check(_ path: String, _ history: History, trial: String) throws {
+    static func check(_ path: String, _ history: History, trial: String, passphrase: String? = nil) throws {
         let store: Store
         do {
-            store = try Store(path: path)
+            store = try Store(path: path, passphrase: passphrase)
         } catch {
             Issue.record("\(trial): the store did not open after the crash: \(error)")
             return
@@ -95,17 +97,22 @@ import Testing
         }
         let attempted = Set(history.attemptedEnrollments.map(\.string))
         #expect(live.isSubset(of: attempted), "\(trial): the store holds something never enrolled")
-        let report = StoreInspector.verify(path: path)
+        let report = StoreInspector.verify(path: path, passphrase: passphrase)
         #expect(report.isIntact, "\(trial): verify found \(report.problems)")
     }
 
-    @Test func powerLossAtEveryDurabilityPoint() throws {
-        let count = ProcessInfo.processInfo.environment["LINEUP_TORTURE"] == nil ? 24 : 120
+    /// The workload in a plaintext store and in an encrypted one (whose writer opens also
+    /// raise the key file's epoch).
+    @Test(arguments: [false, true])
+    func powerLossAtEveryDurabilityPoint(encrypted: Bool) throws {
+        let torture = ProcessInfo.processInfo.environment["LINEUP_TORTURE"] != nil
+        let count = torture ? 120 : (encrypted ? 12 : 24)
         let sealRows = 7
+        let passphrase = encrypted ? "power loss" : nil
         // A dry run counts the durability points of the whole workload.
         let counting = FaultInjectingFileSystem()
         let dryRun = try TemporaryDirectory()
-        _ = Self.workload(dryRun.path + "/store", fileSystem: counting, count: count, sealRows: sealRows)
+        _ = Self.workload(dryRun.path + "/store", fileSystem: counting, count: count, sealRows: sealRows, passphrase: passphrase)
         let points = counting.durabilityPoints
         #expect(points > count, "the workload syncs at least once an enrollment")
         var trials = 0
@@ -115,9 +122,9 @@ import Testing
                 let path = directory.path + "/store"
                 let fileSystem = FaultInjectingFileSystem()
                 fileSystem.crash(afterDurabilityPoint: point)
-                let history = Self.workload(path, fileSystem: fileSystem, count: count, sealRows: sealRows)
+                let history = Self.workload(path, fileSystem: fileSystem, count: count, sealRows: sealRows, passphrase: passphrase)
                 try fileSystem.simulatePowerLoss(path, unsynced: mode, seed: UInt64(point))
-                try Self.check(path, history, trial: "power loss after durability point \(point) (\(mode))")
+                try Self.check(path, history, trial: "power loss after durability point \(point) (\(mode))", passphrase: passphrase)
                 trials += 1
             }
         }

@@ -202,6 +202,15 @@ final class FaultInjectingFileSystem: FileSystem, @unchecked Sendable {
 
     // MARK: Power loss
 
+    /// Takes every file now in directory `path` as durable, names and contents, at once (files
+    /// are otherwise adopted when first touched): for a store made before this file system
+    /// began watching, that may die before touching all of its files.
+    func adoptDurable(_ path: String) throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            lock.withLock { _ = inode(for: path + "/" + name) }
+        }
+    }
+
     /// Rewrites directory `path` to what a power loss right now would leave (see the type's
     /// documentation). Call after every handle on the store is closed or abandoned.
     func simulatePowerLoss(_ path: String, unsynced: UnsyncedData, seed: UInt64 = 1) throws {

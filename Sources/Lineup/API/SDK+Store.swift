@@ -63,6 +63,20 @@ extension SDK {
         if let first = failures.values().lazy.compactMap({ $0 }).first { throw first }
     }
 
+    /// Changes the passphrase of the connected encrypted store to `newEncryptionKey`: only the
+    /// key file is rewritten (the data key stays), atomically, so at every crash point the
+    /// store opens with the old key or the new one. Connections made afterwards need the new
+    /// key.
+    ///
+    /// - Throws: `invalidArgument` for an empty key, or a store that is not encrypted or not
+    ///   on disk; `readOnly` or `storeLocked` when this process may not write the store.
+    public func rekey(newEncryptionKey: String) throws {
+        guard let backend = try connection().backend as? FileBackend else {
+            throw LineupError(.invalidArgument, "only an on-disk store has an encryption key")
+        }
+        try backend.rekey(newPassphrase: newEncryptionKey)
+    }
+
     /// Seals everything the journal holds into segment files now (a checkpoint), so that the
     /// next open replays nothing. A no-op on the memory backend.
     ///

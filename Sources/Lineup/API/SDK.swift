@@ -39,10 +39,11 @@ public final class SDK: Sendable {
         case .none:
             backend = ProcessConnection.memoryDatabase
         case .file:
-            let fileOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability)
-            if options.encryptionKey != nil {
-                throw LineupError(.featureNotSupported, "encrypted stores are not available in this version")
+            if options.encryptionKey?.isEmpty == true {
+                throw LineupError(.invalidArgument, "the encryption key is empty")
             }
+            let fileOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability,
+                                                             passphrase: options.encryptionKey)
             // One open store per path in a process: connecting again to the store this process
             // has open, with the same options, reuses it; with other options, closes it first
             // (its lock would otherwise keep the new connection from writing).
@@ -51,6 +52,12 @@ public final class SDK: Sendable {
                 if current.options == fileOptions {
                     backend = current
                     break
+                }
+                // Another key: check it before closing the open store, so that a wrong one
+                // leaves the connection in place.
+                if current.options.passphrase != fileOptions.passphrase {
+                    _ = try StoreCipher.open(connectionString, fileSystem: PosixFileSystem.shared,
+                                             passphrase: fileOptions.passphrase, writer: false)
                 }
                 ProcessConnection.disconnect()
             }

@@ -8,6 +8,8 @@ enum FormatConstants {
     static let manifestName = "MANIFEST"
     static let manifestTemporaryName = "MANIFEST.tmp"
     static let lockName = "LOCK"
+    static let keyName = "KEY"
+    static let keyTemporaryName = "KEY.tmp"
     static func journalName(_ number: UInt64) -> String { "journal-\(hex(number)).log" }
     static func segmentName(_ number: UInt64) -> String { "segment-\(hex(number)).seg" }
     static let segmentTemporarySuffix = ".tmp"
@@ -32,6 +34,10 @@ enum FormatConstants {
 
     // FORMAT.md, "Manifest".
     static let manifestMagic: [UInt8] = Array("LNUPMANI".utf8)
+
+    // FORMAT.md, "Encryption".
+    static let keyMagic: [UInt8] = Array("LNUPKEYS".utf8)
+    static let envelopeMagic: [UInt8] = Array("LNUPENVL".utf8)
 
     static func hex(_ number: UInt64) -> String {
         let digits = String(number, radix: 16)

@@ -18,6 +18,8 @@ enum JournalReader {
     struct Scan {
         var header: JournalFormat.Header
         var records: [JournalFormat.Record]
+        /// Where each record starts in the file.
+        var offsets: [Int]
         /// Bytes of the valid prefix: header and whole valid records.
         var validLength: Int
         /// Whether bytes past the valid prefix were found (and will be cut by a writer).
@@ -39,19 +41,21 @@ enum JournalReader {
             throw LineupError(.corruptStore, "the journal belongs to another store or generation")
         }
         var records: [JournalFormat.Record] = []
+        var offsets: [Int] = []
         var offset = FormatConstants.journalHeaderSize
         var expected = header.firstSequence
         while offset < bytes.count {
             guard case .record(let record, let next) = JournalFormat.decodeRecord(bytes, at: offset, journalNumber: journalNumber),
                   record.sequence == expected else { break }
             records.append(record)
+            offsets.append(offset)
             expected += 1
             offset = next
         }
         if offset < bytes.count {
             try checkTail(bytes, from: offset, journalNumber: journalNumber, after: expected)
         }
-        return Scan(header: header, records: records, validLength: offset,
+        return Scan(header: header, records: records, offsets: offsets, validLength: offset,
                     hasTornTail: offset < bytes.count, nextSequence: expected)
     }
 

@@ -8,20 +8,27 @@ final class FileBackend: StorageBackend {
     let store: Store
     /// The store's path with symbolic links resolved, to recognise the same store twice.
     let canonicalPath: String
-    let options: FileBackendOptions
+    private let currentOptions: Mutex<FileBackendOptions>
+    /// The options the store is open with (the passphrase follows a rekey).
+    var options: FileBackendOptions { currentOptions.withLock { $0 } }
 
     struct FileBackendOptions: Equatable, Sendable {
         var readOnly: Bool
         var durability: Durability
+        /// An encrypted store's passphrase (and a new store's: it is then created encrypted).
+        var passphrase: String? = nil
+        /// PBKDF2 iterations for a new store's key file.
+        var kdfIterations: Int = KeyFile.defaultIterations
     }
 
     init(path: String, options: FileBackendOptions, fileSystem: any FileSystem = PosixFileSystem.shared) throws {
         guard !path.isEmpty, !path.utf8.contains(0) else {
             throw LineupError(.databaseConnectionError, "the store path is empty or malformed")
         }
-        self.options = options
+        currentOptions = Mutex(options)
         do {
-            store = try Store(path: path, fileSystem: fileSystem, readOnly: options.readOnly, durability: options.durability)
+            store = try Store(path: path, fileSystem: fileSystem, readOnly: options.readOnly, durability: options.durability,
+                              passphrase: options.passphrase, kdfIterations: options.kdfIterations)
         } catch let error as LineupError where error.code == .ioError {
             throw LineupError(.databaseConnectionError, "cannot open the store at \(path): \(error.message)", errno: error.underlyingErrno)
         }
@@ -32,7 +39,15 @@ final class FileBackend: StorageBackend {
         URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
     }
 
-    var isEncrypted: Bool { false }
+    var isEncrypted: Bool { store.isEncrypted }
+
+    /// ``Store/rekey(newPassphrase:kdfIterations:)``; connecting again needs the new passphrase.
+    func rekey(newPassphrase: String) throws {
+        try currentOptions.withLock { options in
+            try store.rekey(newPassphrase: newPassphrase, kdfIterations: options.kdfIterations)
+            options.passphrase = newPassphrase
+        }
+    }
 
     func collectionNames() throws -> [String] {
         try store.refresh()
@@ -58,7 +73,7 @@ final class FileBackend: StorageBackend {
 
     func metadata(of name: String) throws -> CollectionMetadata {
         try store.refresh()
-        return try store.collection(name).metadata(encrypted: false)
+        return try store.collection(name).metadata(encrypted: store.isEncrypted)
     }
 
     func identities(of name: String) throws -> [String: String] {
@@ -146,7 +161,7 @@ final class FileCollection: CollectionStore {
         return state.snapshot()
     }
 
-    func metadata() throws -> CollectionMetadata { state.metadata(encrypted: false) }
+    func metadata() throws -> CollectionMetadata { state.metadata(encrypted: store.isEncrypted) }
 
     func identities() throws -> [String: String] { state.identityMap() }
 }

@@ -24,6 +24,8 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     }
 
     let header: SegmentHeader
+    /// The file's size on disk: the envelope's in an encrypted store, else the header's.
+    let fileSize: UInt64
     private let region: MappedRegion
     /// Per MiB of vectors: 0 unchecked, 1 good, 2 damaged.
     private let vectorBlockStates: UnsafeMutablePointer<Atomic<UInt8>>
@@ -38,29 +40,44 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     /// were computed from the bytes in memory, and reading them back through the page cache
     /// would only find those same bytes again.
     init(fileSystem: any FileSystem, path: String, number: UInt64, collectionID: UInt32,
-         fileSize: UInt64, storeID: RecordID, verification: Verification = .full) throws {
+         fileSize: UInt64, storeID: RecordID, verification: Verification = .full, cipher: StoreCipher? = nil) throws {
+        let name = FormatConstants.segmentName(number)
         let descriptor: Int32
         do {
             descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
         } catch let error as LineupError {
-            throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) is missing or unreadable: \(error.message)")
+            throw LineupError(.corruptStore, "segment \(name) is missing or unreadable: \(error.message)")
         }
         defer { fileSystem.close(descriptor) }
         let size = try fileSystem.size(descriptor)
         guard UInt64(size) == fileSize, size >= FormatConstants.segmentHeaderSize else {
-            throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) has \(size) bytes; the manifest says \(fileSize)")
+            throw LineupError(.corruptStore, "segment \(name) has \(size) bytes; the manifest says \(fileSize)")
         }
-        region = try fileSystem.map(descriptor, length: size)
-        header = try region.withUnsafeBytes { try SegmentHeader.decode($0, fileSize: size) }
+        self.fileSize = fileSize
+        let plaintextSize: Int
+        if let cipher {
+            // An encrypted segment is decrypted into locked process memory; every chunk's tag
+            // is checked on the way, so its vectors need no checksum pass of their own.
+            let file = try fileSystem.map(descriptor, length: size)
+            let (envelope, plaintext) = try file.withUnsafeBytes {
+                try cipher.openFile($0, kind: .segment, number: number, name: "segment \(name)")
+            }
+            region = plaintext
+            plaintextSize = envelope.plaintextLength
+        } else {
+            region = try fileSystem.map(descriptor, length: size)
+            plaintextSize = size
+        }
+        header = try region.withUnsafeBytes { try SegmentHeader.decode($0, fileSize: plaintextSize) }
         guard header.segmentNumber == number, header.collectionID == collectionID, header.storeID == storeID else {
-            throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) belongs elsewhere")
+            throw LineupError(.corruptStore, "segment \(name) belongs elsewhere")
         }
         vectorBlockCount = SegmentHeader.vectorChecksumCount(header.sections[SegmentHeader.Section.vectors.rawValue].length)
         vectorBlockStates = .allocate(capacity: max(vectorBlockCount, 1))
-        let initial: UInt8 = verification == .justWritten ? 1 : 0
+        let initial: UInt8 = verification == .justWritten || cipher != nil ? 1 : 0
         for index in 0..<vectorBlockCount { (vectorBlockStates + index).initialize(to: Atomic(initial)) }
         switch verification {
-        case .full: try verify(vectors: true)
+        case .full: try verify(vectors: cipher == nil)
         case .vectorsOnFirstUse: try verify(vectors: false)
         case .justWritten: break
         }

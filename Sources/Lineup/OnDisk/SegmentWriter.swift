@@ -15,9 +15,12 @@ struct SegmentWriter {
     let fileSystem: any FileSystem
     let directory: String
     let storeID: RecordID
+    /// An encrypted store's cipher: the file is then an envelope of the segment's bytes
+    /// (FORMAT.md, "Encrypted envelope"), and plaintext never reaches the disk.
+    var cipher: StoreCipher? = nil
 
     /// Writes segment `number` holding `count` rows that `row` returns in order, and returns
-    /// its file size.
+    /// its file size (the envelope's, in an encrypted store).
     func write(number: UInt64, collectionID: UInt32, encoding: VectorCompression, dimension: Int,
                count: Int, row: (Int) -> Row) throws -> UInt64 {
         precondition(count > 0 && count <= Int(UInt32.max))
@@ -51,6 +54,13 @@ struct SegmentWriter {
         let descriptor = try fileSystem.open(temporaryPath, writable: true, create: true, exclusive: true)
         var closed = false
         defer { if !closed { fileSystem.close(descriptor); try? fileSystem.unlink(temporaryPath) } }
+        let fileSystem = self.fileSystem
+        let envelope = cipher?.envelopeWriter(kind: .segment, number: number) { bytes, offset in
+            try fileSystem.write(descriptor, bytes, at: offset)
+        }
+        func put(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+            if let envelope { try envelope.write(bytes, at: offset) } else { try fileSystem.write(descriptor, bytes, at: offset) }
+        }
 
         // Vectors: rows padded to the stride, written in batches of about 4 MiB.
         var offset = FormatConstants.segmentHeaderSize
@@ -94,7 +104,7 @@ struct SegmentWriter {
                         blockFill = 0
                     }
                 }
-                try fileSystem.write(descriptor, chunk, at: offset)
+                try put(chunk, at: offset)
             }
             offset += rowsNow * stride
             rowIndex += rowsNow
@@ -116,9 +126,9 @@ struct SegmentWriter {
                       identityData.bytes, vectorChecksums.bytes] {
             let start = SegmentHeader.alignedOffset(offset)
             if start > offset {
-                try [UInt8](repeating: 0, count: start - offset).withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                try [UInt8](repeating: 0, count: start - offset).withUnsafeBytes { try put($0, at: offset) }
             }
-            try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: start) }
+            try bytes.withUnsafeBytes { try put($0, at: start) }
             sections.append(.init(offset: start, length: bytes.count, checksum: Checksum.crc32c(bytes)))
             offset = start + bytes.count
         }
@@ -126,12 +136,13 @@ struct SegmentWriter {
         let header = SegmentHeader(encoding: encoding, dimension: dimension, segmentNumber: number,
                                    collectionID: collectionID, rowCount: count, rowStride: stride,
                                    storeID: storeID, fileSize: offset, sections: sections)
-        try header.encoded().withUnsafeBytes { try fileSystem.write(descriptor, $0, at: 0) }
+        try header.encoded().withUnsafeBytes { try put($0, at: 0) }
+        let fileSize = try envelope?.finish() ?? offset
         try fileSystem.sync(descriptor)
         fileSystem.close(descriptor)
         closed = true
         try fileSystem.rename(temporaryPath, to: finalPath)
         try fileSystem.syncDirectory(directory)
-        return UInt64(offset)
+        return UInt64(fileSize)
     }
 }

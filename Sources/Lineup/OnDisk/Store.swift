@@ -40,6 +40,9 @@ final class Store: @unchecked Sendable {
     static let defaultJournalLimit = 64 << 20
     let sealRows: Int
     let journalLimit: Int
+    /// An encrypted store's keys; nil for a plaintext store.
+    let cipher: StoreCipher?
+    var isEncrypted: Bool { cipher != nil }
 
     private let condition = NSCondition()
     // Everything below is guarded by `condition`.
@@ -69,10 +72,14 @@ final class Store: @unchecked Sendable {
     var isWriter: Bool { condition.withLock { lockDescriptor != nil } }
 
     /// Opens the store at `path`, creating it when missing (its parent directory must exist),
-    /// unless `readOnly`.
+    /// unless `readOnly`. A new store is encrypted when `passphrase` is given; an existing one
+    /// must be opened with its passphrase exactly when it is encrypted.
+    ///
+    /// - Throws: `wrongEncryptionKey` for a missing, superfluous or wrong passphrase.
     init(path: String, fileSystem: any FileSystem = PosixFileSystem.shared, readOnly: Bool = false,
          durability: Durability = .full, sealRows: Int = Store.defaultSealRows,
-         journalLimit: Int = Store.defaultJournalLimit) throws {
+         journalLimit: Int = Store.defaultJournalLimit, passphrase: String? = nil,
+         kdfIterations: Int = KeyFile.defaultIterations) throws {
         self.path = path
         self.fileSystem = fileSystem
         self.durability = durability
@@ -83,6 +90,7 @@ final class Store: @unchecked Sendable {
 
         var createdLock: Int32?
         do {
+            var cipher: StoreCipher?
             if !readOnly {
                 // Directory first, then the lock, then (holding it) a new store's first files,
                 // so two processes creating one store at once cannot interleave.
@@ -90,7 +98,8 @@ final class Store: @unchecked Sendable {
                 let descriptor = try fileSystem.open(path + "/" + FormatConstants.lockName, writable: true, create: true, exclusive: false)
                 if try fileSystem.lock(descriptor, exclusive: true, wait: false) {
                     createdLock = descriptor
-                    try Store.createIfMissing(path, fileSystem: fileSystem)
+                    cipher = try Store.createIfMissing(path, fileSystem: fileSystem, passphrase: passphrase,
+                                                       kdfIterations: kdfIterations)
                 } else {
                     fileSystem.close(descriptor)
                 }
@@ -98,6 +107,10 @@ final class Store: @unchecked Sendable {
             if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != .regular {
                 throw LineupError(.databaseConnectionError, "no Lineup store at \(path)")
             }
+            if createdLock == nil {
+                cipher = try StoreCipher.open(path, fileSystem: fileSystem, passphrase: passphrase, writer: false)
+            }
+            self.cipher = cipher
             lockDescriptor = createdLock
             if createdLock == nil { try loadAsReader() } else { try loadFromDisk() }
         } catch {
@@ -136,17 +149,30 @@ final class Store: @unchecked Sendable {
 
     /// A name an interrupted creation of a store may leave behind.
     private static func isLeftover(_ name: String) -> Bool {
-        name == FormatConstants.lockName || name.hasSuffix(".tmp")
+        name == FormatConstants.lockName || name == FormatConstants.keyName || name.hasSuffix(".tmp")
             || (name.hasPrefix("journal-") && name.hasSuffix(".log"))
     }
 
-    /// Writes an empty store's first files unless the manifest exists. The caller holds the lock.
-    private static func createIfMissing(_ path: String, fileSystem: any FileSystem) throws {
-        if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != nil { return }
-        // A new store: journal 1, then the manifest that names it. A crash in between leaves a
-        // directory this same step recreates.
-        var generator = SystemRandomNumberGenerator()
-        let storeID = RecordID(high: generator.next(), low: generator.next())
+    /// Writes an empty store's first files unless the manifest exists, and opens the store's
+    /// keys as its writer (raising the key file's epoch). The caller holds the lock.
+    private static func createIfMissing(_ path: String, fileSystem: any FileSystem, passphrase: String?,
+                                        kdfIterations: Int) throws -> StoreCipher? {
+        let exists = fileSystem.fileType(path + "/" + FormatConstants.manifestName) != nil
+        var storeID = RecordID(high: 0, low: 0)
+        if !exists {
+            // A new store: the key file (when encrypted), journal 1, then the manifest that
+            // names it. A crash before the manifest leaves a directory this same step recreates.
+            var generator = SystemRandomNumberGenerator()
+            storeID = RecordID(high: generator.next(), low: generator.next())
+            if let passphrase {
+                try StoreCipher.createKeyFile(in: path, fileSystem: fileSystem, storeID: storeID, passphrase: passphrase,
+                                              iterations: kdfIterations)
+            } else {
+                try? fileSystem.unlink(path + "/" + FormatConstants.keyName)
+            }
+        }
+        let cipher = try StoreCipher.open(path, fileSystem: fileSystem, passphrase: passphrase, writer: true)
+        if exists { return cipher }
         let manifest = Manifest.empty(storeID: storeID)
         let journalPath = path + "/" + FormatConstants.journalName(manifest.journalNumber)
         try? fileSystem.unlink(journalPath)
@@ -156,25 +182,70 @@ final class Store: @unchecked Sendable {
                                                       firstSequence: manifest.checkpointSequence + 1))
         try header.withUnsafeBytes { try fileSystem.write(journal, $0, at: 0) }
         try fileSystem.sync(journal)
-        try writeManifest(manifest, in: path, fileSystem: fileSystem)
+        try writeManifest(manifest, in: path, fileSystem: fileSystem, cipher: cipher)
+        return cipher
     }
 
-    /// Writes `manifest` durably and atomically: temporary file, fsync, rename, fsync of the
-    /// directory.
-    private static func writeManifest(_ manifest: Manifest, in path: String, fileSystem: any FileSystem) throws {
-        let temporary = path + "/" + FormatConstants.manifestTemporaryName
-        try? fileSystem.unlink(temporary)
-        let descriptor = try fileSystem.open(temporary, writable: true, create: true, exclusive: true)
+    /// Writes `manifest` durably and atomically (sealed in an envelope when encrypted).
+    private static func writeManifest(_ manifest: Manifest, in path: String, fileSystem: any FileSystem,
+                                      cipher: StoreCipher?) throws {
+        let plaintext = manifest.encoded()
+        let bytes = try cipher?.sealFile(kind: .manifest, number: manifest.generation, plaintext: plaintext) ?? plaintext
+        try fileSystem.replaceFile(in: path, name: FormatConstants.manifestName,
+                                   temporaryName: FormatConstants.manifestTemporaryName, bytes: bytes)
+    }
+
+    /// Reads and checks the manifest of the store at `path`, opening its envelope when the
+    /// store is encrypted.
+    ///
+    /// - Throws: `corruptStore` when it is missing, damaged, or encrypted while the store is
+    ///   not (or the reverse).
+    static func readManifest(in path: String, fileSystem: any FileSystem, cipher: StoreCipher?) throws -> Manifest {
+        let bytes: [UInt8]
         do {
-            try manifest.encoded().withUnsafeBytes { try fileSystem.write(descriptor, $0, at: 0) }
-            try fileSystem.sync(descriptor)
-            fileSystem.close(descriptor)
-        } catch {
-            fileSystem.close(descriptor)
-            throw error
+            bytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName)
+        } catch let error as LineupError where error.code == .ioError {
+            throw LineupError(.corruptStore, "the manifest is missing or unreadable: \(error.message)")
         }
-        try fileSystem.rename(temporary, to: path + "/" + FormatConstants.manifestName)
-        try fileSystem.syncDirectory(path)
+        let isEnvelope = bytes.withUnsafeBytes { EnvelopeHeader.isEnvelope($0) }
+        guard let cipher else {
+            if isEnvelope { throw LineupError(.corruptStore, "the manifest is encrypted, and the store has no key file") }
+            return try Manifest.decode(bytes)
+        }
+        guard isEnvelope else { throw LineupError(.corruptStore, "the manifest of an encrypted store is not encrypted") }
+        let (header, region) = try bytes.withUnsafeBytes { try cipher.openFile($0, kind: .manifest, number: nil, name: "the manifest") }
+        let manifest = try Manifest.decode(region.withUnsafeBytes { Array($0) })
+        guard manifest.generation == header.number, manifest.storeID == cipher.storeID else {
+            throw LineupError(.corruptStore, "the manifest belongs to another store or generation")
+        }
+        return manifest
+    }
+
+    /// Reads the journal `manifest` names: its valid records, payloads in plaintext.
+    ///
+    /// - Throws: `corruptStore` when it is missing, damaged before acknowledged records, or a
+    ///   record fails its authentication.
+    static func readJournal(in path: String, fileSystem: any FileSystem, manifest: Manifest,
+                            cipher: StoreCipher?) throws -> (scan: JournalReader.Scan, fileLength: Int) {
+        let bytes: [UInt8]
+        do {
+            bytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.journalName(manifest.journalNumber))
+        } catch let error as LineupError where error.code == .ioError {
+            throw LineupError(.corruptStore, "the journal is missing or unreadable: \(error.message)")
+        }
+        var scan = try bytes.withUnsafeBytes {
+            try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
+        }
+        guard scan.header.firstSequence == manifest.checkpointSequence + 1 else {
+            throw LineupError(.corruptStore, "the journal does not continue the manifest's checkpoint")
+        }
+        if let cipher {
+            for index in scan.records.indices {
+                scan.records[index].payload = try cipher.openJournalRecord(scan.records[index], journalNumber: manifest.journalNumber,
+                                                                           offset: scan.offsets[index])
+            }
+        }
+        return (scan, bytes.count)
     }
 
     private func readFile(_ name: String) throws -> [UInt8] {
@@ -185,13 +256,7 @@ final class Store: @unchecked Sendable {
     /// (as the writer) cuts a torn journal tail and deletes orphaned files. Cost: the number of
     /// segments plus the journal tail — plus, for now, one checksum pass over each segment.
     private func loadFromDisk() throws {
-        let manifestBytes: [UInt8]
-        do {
-            manifestBytes = try readFile(FormatConstants.manifestName)
-        } catch let error as LineupError where error.code == .ioError {
-            throw LineupError(.corruptStore, "the manifest is missing or unreadable: \(error.message)")
-        }
-        let manifest = try Manifest.decode(manifestBytes)
+        let manifest = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
         var states: [UInt32: CollectionState] = [:]
         for entry in manifest.collections {
             var segments: [Segment] = []
@@ -200,7 +265,7 @@ final class Store: @unchecked Sendable {
                 let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(segmentEntry.number),
                                           number: segmentEntry.number, collectionID: entry.id,
                                           fileSize: segmentEntry.fileSize, storeID: manifest.storeID,
-                                          verification: .vectorsOnFirstUse)
+                                          verification: .vectorsOnFirstUse, cipher: cipher)
                 guard segment.rowCount == segmentEntry.rowCount, segment.header.dimension == entry.dimension,
                       segment.header.encoding == entry.settings.compression else {
                     throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(segmentEntry.number)) does not match the manifest")
@@ -215,18 +280,7 @@ final class Store: @unchecked Sendable {
 
         // The journal after the checkpoint.
         let journalName = FormatConstants.journalName(manifest.journalNumber)
-        let journalBytes: [UInt8]
-        do {
-            journalBytes = try readFile(journalName)
-        } catch let error as LineupError where error.code == .ioError {
-            throw LineupError(.corruptStore, "the journal is missing or unreadable: \(error.message)")
-        }
-        let scan = try journalBytes.withUnsafeBytes {
-            try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
-        }
-        guard scan.header.firstSequence == manifest.checkpointSequence + 1 else {
-            throw LineupError(.corruptStore, "the journal does not continue the manifest's checkpoint")
-        }
+        let (scan, _) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
         for record in scan.records {
             guard let state = states[record.collectionID] else { continue }   // a deleted collection
             switch record.type {
@@ -395,7 +449,7 @@ final class Store: @unchecked Sendable {
     /// Publishes `next` as the manifest; a failure turns the store read-only.
     private func publish(_ next: Manifest) throws {
         do {
-            try Store.writeManifest(next, in: path, fileSystem: fileSystem)
+            try Store.writeManifest(next, in: path, fileSystem: fileSystem, cipher: cipher)
             manifest = next
         } catch let error as LineupError {
             failure = LineupError(.readOnly, "the store turned read-only after a failed manifest write: \(error.message)", errno: error.underlyingErrno)
@@ -444,14 +498,17 @@ final class Store: @unchecked Sendable {
             // Encoding and I/O happen without the lock, so callers keep queueing meanwhile.
             condition.unlock()
             var bytes: [UInt8] = []
-            for (index, entry) in batch.enumerated() {
-                var record = entry.record
-                record.isCommit = index == batch.count - 1
-                record.isFirst = index == 0
-                bytes += JournalFormat.encodeRecord(record, journalNumber: journalNumber)
-            }
             var ioFailure: LineupError?
             do {
+                for (index, entry) in batch.enumerated() {
+                    var record = entry.record
+                    record.isCommit = index == batch.count - 1
+                    record.isFirst = index == 0
+                    if let cipher {
+                        record = try cipher.sealJournalRecord(record, journalNumber: journalNumber, offset: offset + bytes.count)
+                    }
+                    bytes += JournalFormat.encodeRecord(record, journalNumber: journalNumber)
+                }
                 try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
                 if durability == .full { try fileSystem.sync(descriptor) }
             } catch let error as LineupError {
@@ -527,13 +584,13 @@ final class Store: @unchecked Sendable {
                 var entries = next.collections[index].segments
                 if let segment {
                     entries.append(.init(number: segment.header.segmentNumber, rowCount: segment.rowCount,
-                                         fileSize: UInt64(segment.header.fileSize), removedRows: []))
+                                         fileSize: segment.fileSize, removedRows: []))
                 }
                 for position in entries.indices { entries[position].removedRows = removed[position] }
                 next.collections[index].segments = entries
                 next.collections[index].dimension = state.dimension
             }
-            try Store.writeManifest(next, in: path, fileSystem: fileSystem)
+            try Store.writeManifest(next, in: path, fileSystem: fileSystem, cipher: cipher)
         } catch let error as LineupError {
             condition.lock()
             if let newJournal { fileSystem.close(newJournal) }
@@ -560,12 +617,12 @@ final class Store: @unchecked Sendable {
     /// back what was just written). The caller publishes it in a manifest.
     private func writeSegment(number: UInt64, for state: CollectionState, dimension: Int, count: Int,
                               storeID: RecordID, row: (Int) -> SegmentWriter.Row) throws -> Segment {
-        let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: storeID)
+        let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: storeID, cipher: cipher)
             .write(number: number, collectionID: state.id, encoding: state.settings.compression,
                    dimension: dimension, count: count, row: row)
         return try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
                            number: number, collectionID: state.id, fileSize: size, storeID: storeID,
-                           verification: .justWritten)
+                           verification: .justWritten, cipher: cipher)
     }
 
     /// Rows a bulk import puts in one segment file.
@@ -620,12 +677,12 @@ final class Store: @unchecked Sendable {
                 }
                 segments.append(segment)
                 next.collections[index].segments.append(.init(number: number, rowCount: count,
-                                                              fileSize: UInt64(segment.header.fileSize), removedRows: []))
+                                                              fileSize: segment.fileSize, removedRows: []))
                 start += count
             }
             next.collections[index].dimension = dimension
             next.generation += 1
-            try Store.writeManifest(next, in: path, fileSystem: fileSystem)
+            try Store.writeManifest(next, in: path, fileSystem: fileSystem, cipher: cipher)
         } catch let error as LineupError {
             outcome = error
         } catch {
@@ -640,6 +697,26 @@ final class Store: @unchecked Sendable {
         manifest = next
         state.reservedDimension = dimension
         state.appendSegments(segments, dimension: dimension)
+    }
+
+    /// Wraps the data key under `newPassphrase` and replaces the key file atomically: at every
+    /// crash point the store opens with the old passphrase or the new one. Nothing else is
+    /// rewritten.
+    ///
+    /// - Throws: `invalidArgument` for a store that is not encrypted or an empty passphrase;
+    ///   `readOnly` when this process is not the writer or the store failed.
+    func rekey(newPassphrase: String, kdfIterations: Int = KeyFile.defaultIterations) throws {
+        guard let cipher else { throw LineupError(.invalidArgument, "the store is not encrypted; there is no key to change") }
+        guard !newPassphrase.isEmpty else { throw LineupError(.invalidArgument, "the new passphrase is empty") }
+        // A failure leaves the old key file or the new one in place, either of which opens the
+        // store, and touches no data: the store stays writable.
+        try exclusively {
+            do {
+                try cipher.rekey(in: path, fileSystem: fileSystem, newPassphrase: newPassphrase, iterations: kdfIterations)
+            } catch let error as LineupError {
+                throw LineupError(error.code, "the new passphrase may not be in place: \(error.message)", errno: error.underlyingErrno)
+            }
+        }
     }
 
     /// Seals and checkpoints now (import, close, tests).

@@ -5,24 +5,40 @@ public enum StoreInspector {
     public struct Report: Sendable {
         /// Damage: each entry names the file and what does not hold. Empty when intact.
         public var problems: [String] = []
+        /// Set when the store could not be checked for want of the right passphrase
+        /// (`wrongEncryptionKey`); `problems` then says why.
+        public var keyError: LineupError?
         /// Facts worth knowing that are not damage (a torn journal tail, orphaned files).
         public var notes: [String] = []
         public var isIntact: Bool { problems.isEmpty }
     }
 
-    /// Checks every checksum and cross-reference of the store at `path`: the manifest, each
-    /// segment (header, every section's CRC32C, lookup tables, identity blocks, agreement with
-    /// the manifest), the journal (header, every record, continuity with the checkpoint), and
-    /// that no UUID is live twice.
-    public static func verify(path: String) -> Report {
-        verify(path: path, fileSystem: PosixFileSystem.shared)
+    /// Checks every checksum, authentication tag and cross-reference of the store at `path`:
+    /// the key file and manifest, each segment (header, every section's CRC32C — or, encrypted,
+    /// every chunk's tag —, lookup tables, identity blocks, agreement with the manifest), the
+    /// journal (header, every record and its tag, continuity with the checkpoint), and that no
+    /// UUID is live twice. An encrypted store needs its `passphrase`; without it, or with a
+    /// wrong one, the report says so and checks nothing else.
+    public static func verify(path: String, passphrase: String? = nil) -> Report {
+        verify(path: path, passphrase: passphrase, fileSystem: PosixFileSystem.shared)
     }
 
-    static func verify(path: String, fileSystem: any FileSystem) -> Report {
+    static func verify(path: String, passphrase: String? = nil, fileSystem: any FileSystem) -> Report {
         var report = Report()
         let manifest: Manifest
+        let cipher: StoreCipher?
         do {
-            manifest = try Manifest.decode(fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName))
+            cipher = try StoreCipher.open(path, fileSystem: fileSystem, passphrase: passphrase, writer: false)
+        } catch let error as LineupError {
+            report.problems.append("\(FormatConstants.keyName): \(error.message)")
+            if error.code == .wrongEncryptionKey { report.keyError = error }
+            return report
+        } catch {
+            report.problems.append("\(FormatConstants.keyName): unreadable")
+            return report
+        }
+        do {
+            manifest = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
         } catch let error as LineupError {
             report.problems.append("\(FormatConstants.manifestName): \(error.message)")
             return report
@@ -39,7 +55,8 @@ public enum StoreInspector {
                 let name = FormatConstants.segmentName(entry.number)
                 do {
                     let segment = try Segment(fileSystem: fileSystem, path: path + "/" + name, number: entry.number,
-                                              collectionID: collection.id, fileSize: entry.fileSize, storeID: manifest.storeID)
+                                              collectionID: collection.id, fileSize: entry.fileSize, storeID: manifest.storeID,
+                                              cipher: cipher)
                     if segment.rowCount != entry.rowCount || segment.header.dimension != collection.dimension
                         || segment.header.encoding != collection.settings.compression {
                         report.problems.append("\(name): does not match the manifest (rows, dimension or encoding)")
@@ -57,13 +74,7 @@ public enum StoreInspector {
         }
         let journalName = FormatConstants.journalName(manifest.journalNumber)
         do {
-            let bytes = try fileSystem.readWholeFile(path + "/" + journalName)
-            let scan = try bytes.withUnsafeBytes {
-                try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
-            }
-            if scan.header.firstSequence != manifest.checkpointSequence + 1 {
-                report.problems.append("\(journalName): does not continue the manifest's checkpoint")
-            }
+            let (scan, fileLength) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
             for record in scan.records {
                 guard let collection = collectionsByID[record.collectionID] else { continue }
                 switch record.type {
@@ -82,7 +93,7 @@ public enum StoreInspector {
                 }
             }
             if scan.hasTornTail {
-                report.notes.append("\(journalName): \(bytes.count - scan.validLength) bytes after the last complete record (a write cut short; never acknowledged; cut on the next writable open)")
+                report.notes.append("\(journalName): \(fileLength - scan.validLength) bytes after the last complete record (a write cut short; never acknowledged; cut on the next writable open)")
             }
         } catch let error as LineupError {
             report.problems.append("\(journalName): \(error.message)")
@@ -92,6 +103,7 @@ public enum StoreInspector {
         if duplicates > 0 { report.problems.append("\(duplicates) UUIDs are live twice") }
         let known = Set(manifest.collections.flatMap { $0.segments.map { FormatConstants.segmentName($0.number) } })
             .union([journalName, FormatConstants.manifestName, FormatConstants.lockName])
+            .union(cipher == nil ? [] : [FormatConstants.keyName])
         for name in ((try? fileSystem.listDirectory(path)) ?? []).sorted() where !known.contains(name) {
             report.notes.append("\(name): not part of the store (left by an interrupted write; removed on the next writable open)")
         }
@@ -101,15 +113,16 @@ public enum StoreInspector {
     /// A forensic listing of the store: the manifest, each collection and segment, the
     /// journal's records; with `records`, every Faceprint with its UUID, identity, place and
     /// whether it is live.
-    public static func dump(path: String, records: Bool) throws -> String {
+    ///
+    /// - Throws: `wrongEncryptionKey` for an encrypted store without its passphrase;
+    ///   `corruptStore` for damage.
+    public static func dump(path: String, records: Bool, passphrase: String? = nil) throws -> String {
         let fileSystem = PosixFileSystem.shared
-        let manifest = try Manifest.decode(fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName))
-        var out = "store \(manifest.storeID.string)\n"
+        let cipher = try StoreCipher.open(path, fileSystem: fileSystem, passphrase: passphrase, writer: false)
+        let manifest = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
+        var out = "store \(manifest.storeID.string)\(cipher == nil ? "" : " (encrypted)")\n"
         out += "manifest generation \(manifest.generation), journal \(FormatConstants.journalName(manifest.journalNumber)), checkpoint sequence \(manifest.checkpointSequence)\n"
-        let journalBytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.journalName(manifest.journalNumber))
-        let scan = try journalBytes.withUnsafeBytes {
-            try JournalReader.scan($0, journalNumber: manifest.journalNumber, storeID: manifest.storeID)
-        }
+        let (scan, journalLength) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
         var removedInJournal = Set<RecordID>()
         for record in scan.records where record.type == .remove {
             for id in (try? JournalFormat.decodeRemovals(record.payload)) ?? [] { removedInJournal.insert(id) }
@@ -121,7 +134,8 @@ public enum StoreInspector {
                 out += "  segment \(name): \(entry.rowCount) rows, \(entry.removedRows.count) removed at checkpoint, \(entry.fileSize) bytes\n"
                 guard records else { continue }
                 let segment = try Segment(fileSystem: fileSystem, path: path + "/" + name, number: entry.number,
-                                          collectionID: collection.id, fileSize: entry.fileSize, storeID: manifest.storeID)
+                                          collectionID: collection.id, fileSize: entry.fileSize, storeID: manifest.storeID,
+                                          cipher: cipher)
                 let removed = Set(entry.removedRows.map { Int($0) })
                 segment.forEachRecord { row, id, identity in
                     let live = !removed.contains(row) && !removedInJournal.contains(id)
@@ -146,7 +160,7 @@ public enum StoreInspector {
             out += "  journal: \(enrolled) enrollments, \(removals) removals after the checkpoint\n"
         }
         out += "journal: \(scan.records.count) records, \(scan.validLength) valid bytes"
-        out += scan.hasTornTail ? ", \(journalBytes.count - scan.validLength) bytes of torn tail\n" : "\n"
+        out += scan.hasTornTail ? ", \(journalLength - scan.validLength) bytes of torn tail\n" : "\n"
         return out
     }
 }

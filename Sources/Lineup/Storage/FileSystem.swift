@@ -109,7 +109,11 @@ struct PosixFileSystem: FileSystem {
         if exclusive { flags |= O_EXCL }
         while true {
             let descriptor = Glibc.open(path, flags, 0o600)
-            if descriptor >= 0 { return descriptor }
+            if descriptor >= 0 {
+                // 0600 whatever the umask: the umask may only have taken bits away.
+                if create { _ = fchmod(descriptor, 0o600) }
+                return descriptor
+            }
             if errno == EINTR { continue }
             throw failure("cannot open", path)
         }
@@ -176,7 +180,11 @@ struct PosixFileSystem: FileSystem {
     }
 
     func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw failure("cannot create directory", path) }
+        if mkdir(path, 0o700) == 0 {
+            _ = chmod(path, 0o700)   // whatever the umask
+        } else if errno != EEXIST {
+            throw failure("cannot create directory", path)
+        }
     }
 
     func listDirectory(_ path: String) throws -> [String] {

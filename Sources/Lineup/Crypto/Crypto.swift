@@ -1,0 +1,160 @@
+import CCrypto
+import Foundation
+
+/// Bytes that must not outlive their use: kept in memory locked against swapping where the
+/// system permits (`mlock`), and wiped with `OPENSSL_cleanse` when released.
+final class SecretBytes: @unchecked Sendable {
+    let count: Int
+    private let pointer: UnsafeMutableRawPointer
+    private let isLocked: Bool
+
+    /// `count` zero bytes.
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(byteCount: max(count, 1), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
+        isLocked = mlock(pointer, max(count, 1)) == 0
+    }
+
+    convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(count: bytes.count)
+        if let base = bytes.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) }
+    }
+
+    deinit {
+        OPENSSL_cleanse(pointer, max(count, 1))
+        if isLocked { munlock(pointer, max(count, 1)) }
+        pointer.deallocate()
+    }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+    }
+}
+
+/// The cryptography Lineup uses, all of it through OpenSSL's libcrypto: AES-256-GCM,
+/// PBKDF2-HMAC-SHA256, and its random generator. Errors never carry key material.
+enum Crypto {
+    static let keyBytes = 32
+    static let nonceBytes = 12
+    static let tagBytes = 16
+    static let saltBytes = 16
+
+    /// `count` bytes from OpenSSL's cryptographically secure generator.
+    static func randomBytes(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try bytes.withUnsafeMutableBytes { try fillRandom($0) }
+        return bytes
+    }
+
+    static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) throws {
+        guard buffer.count > 0 else { return }
+        guard RAND_bytes(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1 else {
+            throw LineupError(.ioError, "the system's random generator failed")
+        }
+    }
+
+    /// PBKDF2-HMAC-SHA256 of `passphrase` (its UTF-8 bytes) into a 32-byte key.
+    static func deriveKey(passphrase: String, salt: [UInt8], iterations: Int) throws -> SecretBytes {
+        let key = SecretBytes(count: keyBytes)
+        var utf8 = Array(passphrase.utf8)
+        defer { utf8.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
+        let status = utf8.withUnsafeBufferPointer { password in
+            salt.withUnsafeBufferPointer { salt in
+                key.withUnsafeMutableBytes { out in
+                    password.withMemoryRebound(to: CChar.self) { password in
+                        PKCS5_PBKDF2_HMAC(password.baseAddress, Int32(password.count), salt.baseAddress, Int32(salt.count),
+                                          Int32(iterations), EVP_sha256(), Int32(keyBytes),
+                                          out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    }
+                }
+            }
+        }
+        guard status == 1 else { throw LineupError(.ioError, "the key derivation failed") }
+        return key
+    }
+
+    /// AES-256-GCM encryption of `plaintext` into `output` (ciphertext, then the 16-byte tag;
+    /// `plaintext.count + tagBytes` bytes), authenticating `aad` as well.
+    static func seal(key: SecretBytes, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+                     plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+        precondition(nonce.count == nonceBytes && output.count == plaintext.count + tagBytes)
+        guard let context = EVP_CIPHER_CTX_new() else { throw LineupError(.ioError, "OpenSSL could not allocate a cipher") }
+        defer { EVP_CIPHER_CTX_free(context) }
+        let failed = LineupError(.ioError, "AES-256-GCM encryption failed")
+        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var length: Int32 = 0
+        try key.withUnsafeBytes { key in
+            guard EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                     nonce.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1 else { throw failed }
+        }
+        if aad.count > 0 {
+            guard EVP_EncryptUpdate(context, nil, &length, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                    Int32(aad.count)) == 1 else { throw failed }
+        }
+        var written = 0
+        var offset = 0
+        while offset < plaintext.count {
+            let step = min(plaintext.count - offset, 1 << 30)
+            guard EVP_EncryptUpdate(context, out + written, &length,
+                                    plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset, Int32(step)) == 1 else {
+                throw failed
+            }
+            written += Int(length)
+            offset += step
+        }
+        guard EVP_EncryptFinal_ex(context, out + written, &length) == 1 else { throw failed }
+        written += Int(length)
+        guard written == plaintext.count,
+              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(tagBytes), out + written) == 1 else { throw failed }
+    }
+
+    /// AES-256-GCM decryption of `sealed` (ciphertext, then the tag) into `output`
+    /// (`sealed.count - tagBytes` bytes). Returns false, with `output` wiped, when the tag
+    /// does not authenticate: no byte of an unauthenticated block is ever handed on.
+    static func open(key: SecretBytes, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+                     sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Bool {
+        precondition(nonce.count == nonceBytes)
+        guard sealed.count >= tagBytes, output.count == sealed.count - tagBytes,
+              let context = EVP_CIPHER_CTX_new() else { return false }
+        defer { EVP_CIPHER_CTX_free(context) }
+        let count = output.count
+        let out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let input = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var length: Int32 = 0
+        var scratch: UInt8 = 0
+        let ok: Bool = key.withUnsafeBytes { key in
+            guard EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                     nonce.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1 else { return false }
+            if aad.count > 0 {
+                guard EVP_DecryptUpdate(context, nil, &length, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                        Int32(aad.count)) == 1 else { return false }
+            }
+            var written = 0
+            var offset = 0
+            while offset < count {
+                let step = min(count - offset, 1 << 30)
+                guard EVP_DecryptUpdate(context, out! + written, &length, input + offset, Int32(step)) == 1 else { return false }
+                written += Int(length)
+                offset += step
+            }
+            var tag = [UInt8](UnsafeRawBufferPointer(rebasing: sealed[count...]))
+            guard tag.withUnsafeMutableBytes({
+                EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(tagBytes), $0.baseAddress)
+            }) == 1 else { return false }
+            if count > 0 { return EVP_DecryptFinal_ex(context, out! + written, &length) == 1 }
+            return EVP_DecryptFinal_ex(context, &scratch, &length) == 1
+        }
+        if !ok, count > 0 { OPENSSL_cleanse(output.baseAddress, count) }
+        return ok
+    }
+
+    /// Wipes `bytes` (key material that lived in an ordinary array).
+    static func wipe(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+    }
+}

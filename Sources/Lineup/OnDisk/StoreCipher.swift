@@ -1,0 +1,417 @@
+import CCrypto
+import Dispatch
+import Foundation
+import Synchronization
+
+/// An encrypted store's keys and every sealing and opening of its blocks (FORMAT.md,
+/// "Encryption").
+///
+/// **Keys.** A random 256-bit data key encrypts every block. It is stored only wrapped, in
+/// `KEY`, under a key derived from the passphrase (PBKDF2-HMAC-SHA256, random salt), so a
+/// rekey rewrites that one small file. The data key lives in locked memory and is wiped when
+/// the store closes; the passphrase's key is wiped as soon as it has (un)wrapped it.
+///
+/// **Nonces** are the writer session's epoch (4 bytes) and a counter (8 bytes). A writer
+/// raises the epoch in `KEY`, durably, before it seals anything, so no two sessions share an
+/// epoch, even when one crashed with blocks half-written; within a session the counter only
+/// grows. No nonce repeats under the data key. Readers never seal.
+final class StoreCipher: @unchecked Sendable {
+    let storeID: RecordID
+    private let dataKey: SecretBytes
+    /// This session's epoch; nil for a reader.
+    private let epoch: UInt32?
+    private let counter = Atomic<UInt64>(0)
+
+    private init(storeID: RecordID, dataKey: SecretBytes, epoch: UInt32?) {
+        self.storeID = storeID
+        self.dataKey = dataKey
+        self.epoch = epoch
+    }
+
+    // MARK: The key file
+
+    /// Whether the store at `path` is encrypted (has a key file).
+    static func isEncrypted(_ path: String, fileSystem: any FileSystem) -> Bool {
+        fileSystem.fileType(path + "/" + FormatConstants.keyName) != nil
+    }
+
+    /// Writes a new store's key file: a fresh data key wrapped under `passphrase`, epoch 0.
+    static func createKeyFile(in path: String, fileSystem: any FileSystem, storeID: RecordID, passphrase: String,
+                              iterations: Int) throws {
+        var dataKey = try Crypto.randomBytes(Crypto.keyBytes)
+        defer { Crypto.wipe(&dataKey) }
+        let secret = dataKey.withUnsafeBytes { SecretBytes(copying: $0) }
+        let file = try wrap(secret, storeID: storeID, epoch: 0, passphrase: passphrase, iterations: iterations)
+        try fileSystem.replaceFile(in: path, name: FormatConstants.keyName, temporaryName: FormatConstants.keyTemporaryName,
+                                   bytes: file.encoded())
+    }
+
+    /// Opens the keys of the store at `path`: nil when it is not encrypted and no passphrase
+    /// is given. A `writer` raises the epoch in the key file, durably, before returning.
+    ///
+    /// - Throws: `wrongEncryptionKey` without a passphrase for an encrypted store, with one for
+    ///   a store that is not encrypted, or with a wrong one; `corruptStore` for a damaged key
+    ///   file.
+    static func open(_ path: String, fileSystem: any FileSystem, passphrase: String?, writer: Bool) throws -> StoreCipher? {
+        guard isEncrypted(path, fileSystem: fileSystem) else {
+            if passphrase != nil {
+                throw LineupError(.wrongEncryptionKey, "the store at \(path) is not encrypted, and a key was given")
+            }
+            return nil
+        }
+        guard let passphrase else {
+            throw LineupError(.wrongEncryptionKey, "the store at \(path) is encrypted; give its passphrase")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.keyName)
+        } catch let error as LineupError {
+            throw LineupError(.corruptStore, "the key file is unreadable: \(error.message)")
+        }
+        var file = try KeyFile.decode(bytes)
+        let wrappingKey = try Crypto.deriveKey(passphrase: passphrase, salt: file.salt, iterations: file.iterations)
+        let dataKey = try unwrap(file, wrappingKey: wrappingKey)
+        guard writer else { return StoreCipher(storeID: file.storeID, dataKey: dataKey, epoch: nil) }
+        guard file.epoch < UInt32.max else {
+            throw LineupError(.readOnly, "the store has used every writer epoch; copy it into a new store")
+        }
+        // The same passphrase key and salt, a fresh random nonce: one derivation per open.
+        file.epoch += 1
+        try seal(dataKey, into: &file, wrappingKey: wrappingKey)
+        try fileSystem.replaceFile(in: path, name: FormatConstants.keyName, temporaryName: FormatConstants.keyTemporaryName,
+                                   bytes: file.encoded())
+        return StoreCipher(storeID: file.storeID, dataKey: dataKey, epoch: file.epoch)
+    }
+
+    /// Wraps the data key under `newPassphrase` (new salt) and replaces the key file
+    /// atomically: a crash leaves the old file or the new one. The epoch is kept.
+    func rekey(in path: String, fileSystem: any FileSystem, newPassphrase: String, iterations: Int) throws {
+        precondition(epoch != nil, "only the writer rekeys")
+        let file = try StoreCipher.wrap(dataKey, storeID: storeID, epoch: epoch!, passphrase: newPassphrase, iterations: iterations)
+        try fileSystem.replaceFile(in: path, name: FormatConstants.keyName, temporaryName: FormatConstants.keyTemporaryName,
+                                   bytes: file.encoded())
+    }
+
+    /// A key file holding `dataKey` under a key derived from `passphrase` with a new salt.
+    private static func wrap(_ dataKey: SecretBytes, storeID: RecordID, epoch: UInt32, passphrase: String,
+                             iterations: Int) throws -> KeyFile {
+        var file = KeyFile(iterations: iterations, salt: try Crypto.randomBytes(Crypto.saltBytes), storeID: storeID,
+                           epoch: epoch, wrapNonce: [], wrappedKey: [])
+        let wrappingKey = try Crypto.deriveKey(passphrase: passphrase, salt: file.salt, iterations: iterations)
+        try seal(dataKey, into: &file, wrappingKey: wrappingKey)
+        return file
+    }
+
+    /// Wraps `dataKey` into `file` under `wrappingKey`, with a fresh random nonce,
+    /// authenticating the file's parameters, store ID and epoch.
+    private static func seal(_ dataKey: SecretBytes, into file: inout KeyFile, wrappingKey: SecretBytes) throws {
+        file.wrapNonce = try Crypto.randomBytes(Crypto.nonceBytes)
+        var wrapped = [UInt8](repeating: 0, count: Crypto.keyBytes + Crypto.tagBytes)
+        let aad = file.authenticatedPrefix
+        try dataKey.withUnsafeBytes { key in
+            try file.wrapNonce.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in
+                    try wrapped.withUnsafeMutableBytes { out in
+                        try Crypto.seal(key: wrappingKey, nonce: nonce, aad: aad, plaintext: key, into: out)
+                    }
+                }
+            }
+        }
+        file.wrappedKey = wrapped
+    }
+
+    private static func unwrap(_ file: KeyFile, wrappingKey: SecretBytes) throws -> SecretBytes {
+        let dataKey = SecretBytes(count: Crypto.keyBytes)
+        let aad = file.authenticatedPrefix
+        let ok = file.wrapNonce.withUnsafeBytes { nonce in
+            aad.withUnsafeBytes { aad in
+                file.wrappedKey.withUnsafeBytes { sealed in
+                    dataKey.withUnsafeMutableBytes { Crypto.open(key: wrappingKey, nonce: nonce, aad: aad, sealed: sealed, into: $0) }
+                }
+            }
+        }
+        guard ok else { throw LineupError(.wrongEncryptionKey, "the passphrase does not open this store") }
+        return dataKey
+    }
+
+    /// The next nonce of this writer session.
+    private func nextNonce() -> [UInt8] {
+        guard let epoch else { preconditionFailure("a reader never seals") }
+        var writer = ByteWriter(capacity: Crypto.nonceBytes)
+        writer.u32(epoch)
+        writer.u64(counter.add(1, ordering: .relaxed).oldValue)
+        return writer.bytes
+    }
+
+    // MARK: Journal records
+
+    /// The additional authenticated data of a journal record's payload (FORMAT.md,
+    /// "Encrypted journal records").
+    private func journalAAD(_ record: JournalFormat.Record, journalNumber: UInt64, offset: Int, length: Int) -> [UInt8] {
+        var writer = ByteWriter(capacity: 52)
+        writer.raw(Array("LNUPJREC".utf8))
+        writer.recordID(storeID)
+        writer.u64(journalNumber)
+        writer.u64(UInt64(offset))
+        writer.u64(record.sequence)
+        writer.u32(record.collectionID)
+        writer.u8(record.type.rawValue)
+        writer.u8((record.isCommit ? 1 : 0) | (record.isFirst ? 2 : 0))
+        writer.u16(0)
+        writer.u32(UInt32(length))
+        return writer.bytes
+    }
+
+    /// `record` with its payload sealed: nonce, ciphertext, tag. `offset` is where the
+    /// record will start in journal `journalNumber`.
+    func sealJournalRecord(_ record: JournalFormat.Record, journalNumber: UInt64, offset: Int) throws -> JournalFormat.Record {
+        let nonce = nextNonce()
+        let aad = journalAAD(record, journalNumber: journalNumber, offset: offset, length: record.payload.count)
+        var sealed = [UInt8](repeating: 0, count: Crypto.nonceBytes + record.payload.count + Crypto.tagBytes)
+        sealed.replaceSubrange(0..<Crypto.nonceBytes, with: nonce)
+        try sealed.withUnsafeMutableBytes { out in
+            try nonce.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in
+                    try record.payload.withUnsafeBytes { plaintext in
+                        try Crypto.seal(key: dataKey, nonce: nonce, aad: aad, plaintext: plaintext,
+                                        into: UnsafeMutableRawBufferPointer(rebasing: out[Crypto.nonceBytes...]))
+                    }
+                }
+            }
+        }
+        var result = record
+        result.payload = sealed
+        return result
+    }
+
+    /// The plaintext payload of a record read back from `offset` of journal `journalNumber`.
+    ///
+    /// - Throws: `corruptStore` when it does not authenticate.
+    func openJournalRecord(_ record: JournalFormat.Record, journalNumber: UInt64, offset: Int) throws -> [UInt8] {
+        let damaged = LineupError(.corruptStore, "journal record \(record.sequence) fails its authentication")
+        guard record.payload.count >= EnvelopeHeader.overhead else { throw damaged }
+        let length = record.payload.count - EnvelopeHeader.overhead
+        let aad = journalAAD(record, journalNumber: journalNumber, offset: offset, length: length)
+        var plaintext = [UInt8](repeating: 0, count: length)
+        let ok = record.payload.withUnsafeBytes { sealed in
+            aad.withUnsafeBytes { aad in
+                plaintext.withUnsafeMutableBytes {
+                    Crypto.open(key: dataKey, nonce: UnsafeRawBufferPointer(rebasing: sealed[0..<Crypto.nonceBytes]), aad: aad,
+                                sealed: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes...]), into: $0)
+                }
+            }
+        }
+        guard ok else { throw damaged }
+        return plaintext
+    }
+
+    // MARK: Envelopes
+
+    /// A writer of one enveloped file; see ``EnvelopeWriter``.
+    func envelopeWriter(kind: EnvelopeHeader.Kind, number: UInt64,
+                        output: @escaping (UnsafeRawBufferPointer, Int) throws -> Void) -> EnvelopeWriter {
+        EnvelopeWriter(cipher: self, kind: kind, number: number, output: output)
+    }
+
+    /// `plaintext` as a whole enveloped file.
+    func sealFile(kind: EnvelopeHeader.Kind, number: UInt64, plaintext: [UInt8]) throws -> [UInt8] {
+        var file: [UInt8] = []
+        let writer = envelopeWriter(kind: kind, number: number) { bytes, offset in
+            if file.count < offset + bytes.count { file += [UInt8](repeating: 0, count: offset + bytes.count - file.count) }
+            file.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[offset..<(offset + bytes.count)]).copyMemory(from: bytes) }
+        }
+        try plaintext.withUnsafeBytes { try writer.write($0, at: 0) }
+        _ = try writer.finish()
+        return file
+    }
+
+    fileprivate func sealChunk(_ header: EnvelopeHeader, index: Int, last: Bool, plaintext: UnsafeRawBufferPointer) throws -> [UInt8] {
+        let nonce = nextNonce()
+        let aad = header.chunkAAD(index, last: last)
+        var out = [UInt8](repeating: 0, count: plaintext.count + EnvelopeHeader.overhead)
+        out.replaceSubrange(0..<Crypto.nonceBytes, with: nonce)
+        try out.withUnsafeMutableBytes { out in
+            try nonce.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in
+                    try Crypto.seal(key: dataKey, nonce: nonce, aad: aad, plaintext: plaintext,
+                                    into: UnsafeMutableRawBufferPointer(rebasing: out[Crypto.nonceBytes...]))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Checks and decrypts a whole enveloped file into fresh memory that is locked where
+    /// permitted, kept out of core dumps, read-only once filled, and wiped when released.
+    /// Chunks are opened on every core.
+    ///
+    /// - Throws: `corruptStore` when the header is damaged, names another kind, number or
+    ///   store, the size does not match, or any chunk fails its tag (no plaintext is returned).
+    func openFile(_ file: UnsafeRawBufferPointer, kind: EnvelopeHeader.Kind, number: UInt64?,
+                  name: String) throws -> (EnvelopeHeader, MappedRegion) {
+        let header = try EnvelopeHeader.decode(file)
+        guard header.kind == kind, number.map({ $0 == header.number }) ?? true, header.storeID == storeID else {
+            throw LineupError(.corruptStore, "\(name) belongs to another file or store")
+        }
+        guard file.count == header.fileSize else {
+            throw LineupError(.corruptStore, "\(name) has \(file.count) bytes; its header says \(header.fileSize)")
+        }
+        let region = try SecureRegion(count: header.plaintextLength)
+        let failed = Atomic<Bool>(false)
+        nonisolated(unsafe) let file = file   // read-only, alive for the whole call
+        DispatchQueue.concurrentPerform(iterations: header.chunkCount) { index in
+            let chunk = header.chunk(index)
+            let aad = header.chunkAAD(index, last: index == header.chunkCount - 1)
+            let sealed = UnsafeRawBufferPointer(rebasing: file[chunk.fileOffset..<(chunk.fileOffset + chunk.length + EnvelopeHeader.overhead)])
+            let ok = aad.withUnsafeBytes { aad in
+                Crypto.open(key: dataKey, nonce: UnsafeRawBufferPointer(rebasing: sealed[0..<Crypto.nonceBytes]), aad: aad,
+                            sealed: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes...]),
+                            into: UnsafeMutableRawBufferPointer(rebasing: region.writable[chunk.plaintextOffset..<(chunk.plaintextOffset + chunk.length)]))
+            }
+            if !ok { failed.store(true, ordering: .relaxed) }
+        }
+        guard !failed.load(ordering: .relaxed) else {
+            throw LineupError(.corruptStore, "\(name) fails its authentication")
+        }
+        return (header, region.sealed())
+    }
+}
+
+/// Writes one enveloped file from plaintext handed over at increasing offsets, chunk by chunk,
+/// with one exception: bytes of the first chunk may be written at any time (a segment writes
+/// its header last), since the first chunk is sealed only by ``finish()``.
+final class EnvelopeWriter {
+    private let cipher: StoreCipher
+    private let kind: EnvelopeHeader.Kind
+    private let number: UInt64
+    private let chunkSize = EnvelopeHeader.defaultChunkSize
+    private let output: (UnsafeRawBufferPointer, Int) throws -> Void
+    private var first: [UInt8]
+    private var current: [UInt8]
+    private var currentIndex = 1
+    private var length = 0
+
+    fileprivate init(cipher: StoreCipher, kind: EnvelopeHeader.Kind, number: UInt64,
+                     output: @escaping (UnsafeRawBufferPointer, Int) throws -> Void) {
+        self.cipher = cipher
+        self.kind = kind
+        self.number = number
+        self.output = output
+        first = [UInt8](repeating: 0, count: chunkSize)
+        current = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    /// The header for `length` bytes of plaintext.
+    private func header(length: Int) -> EnvelopeHeader {
+        EnvelopeHeader(kind: kind, chunkSize: chunkSize, number: number, storeID: cipher.storeID, plaintextLength: length)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var position = offset
+        var source = 0
+        while source < bytes.count {
+            let index = position / chunkSize
+            let within = position % chunkSize
+            let take = min(bytes.count - source, chunkSize - within)
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[source..<(source + take)])
+            if index == 0 {
+                first.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[within..<(within + take)]).copyMemory(from: piece) }
+            } else {
+                precondition(index >= currentIndex, "an envelope is written front to back")
+                while index > currentIndex {
+                    // A later chunk is being written, so this one is whole and not the last.
+                    try emit(index: currentIndex, bytes: current, count: chunkSize, last: false)
+                    current.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
+                    currentIndex += 1
+                }
+                current.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[within..<(within + take)]).copyMemory(from: piece) }
+            }
+            position += take
+            source += take
+            length = max(length, position)
+        }
+    }
+
+    private func emit(index: Int, bytes: [UInt8], count: Int, last: Bool) throws {
+        // The length is not known yet, and the chunk's tag does not depend on it.
+        let partial = header(length: index * chunkSize + count)
+        let sealed = try bytes.withUnsafeBytes {
+            try cipher.sealChunk(partial, index: index, last: last, plaintext: UnsafeRawBufferPointer(rebasing: $0[0..<count]))
+        }
+        try sealed.withUnsafeBytes { try output($0, partial.chunk(index).fileOffset) }
+    }
+
+    /// Seals the last chunks and writes the header; returns the file's size.
+    func finish() throws -> Int {
+        precondition(length > 0)
+        let final = header(length: length)
+        let last = final.chunkCount - 1
+        if last >= 1 {
+            precondition(currentIndex == last)
+            try emit(index: last, bytes: current, count: length - last * chunkSize, last: true)
+        }
+        try emit(index: 0, bytes: first, count: min(length, chunkSize), last: last == 0)
+        try final.encoded().withUnsafeBytes { try output($0, 0) }
+        OPENSSL_cleanse(&first, first.count)
+        OPENSSL_cleanse(&current, current.count)
+        return final.fileSize
+    }
+}
+
+/// Anonymous memory for decrypted data: locked where permitted, excluded from core dumps,
+/// made read-only once filled, wiped and unmapped when the last reference goes.
+private final class SecureRegion: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let count: Int
+    private let mapped: Int
+
+    init(count: Int) throws {
+        self.count = count
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        mapped = max(page, (count + page - 1) / page * page)
+        guard let address = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              address != MAP_FAILED else {
+            throw LineupError(.ioError, "cannot allocate \(count) bytes for a decrypted file", errno: errno)
+        }
+        base = address
+        #if os(Linux)
+        _ = madvise(address, mapped, MADV_DONTDUMP)
+        #endif
+        _ = mlock(address, mapped)
+    }
+
+    var writable: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: count) }
+
+    /// A read-only region over the same memory; it wipes and frees it when released.
+    func sealed() -> MappedRegion {
+        _ = mprotect(base, mapped, PROT_READ)
+        let mapped = mapped
+        return MappedRegion(base: UnsafeRawPointer(base), count: count) { base, _ in
+            let pointer = UnsafeMutableRawPointer(mutating: base)
+            _ = mprotect(pointer, mapped, PROT_READ | PROT_WRITE)
+            OPENSSL_cleanse(pointer, mapped)
+            _ = munlock(pointer, mapped)
+            _ = munmap(pointer, mapped)
+        }
+    }
+}
+
+extension FileSystem {
+    /// Replaces `directory/name` with `bytes` durably and atomically: a temporary file,
+    /// fsync, rename, fsync of the directory. A crash leaves the old file or the new one.
+    func replaceFile(in directory: String, name: String, temporaryName: String, bytes: [UInt8]) throws {
+        let temporary = directory + "/" + temporaryName
+        try? unlink(temporary)
+        let descriptor = try open(temporary, writable: true, create: true, exclusive: true)
+        do {
+            try bytes.withUnsafeBytes { try write(descriptor, $0, at: 0) }
+            try sync(descriptor)
+            close(descriptor)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        try rename(temporary, to: directory + "/" + name)
+        try syncDirectory(directory)
+    }
+}
