@@ -48,6 +48,7 @@ bench: deps
 	python3 -c "import numpy, faiss, matplotlib" 2>/dev/null || pip install -q numpy faiss-cpu matplotlib
 	python3 Benchmarks/matcher_bench.py --plot $(MATCHER_ARGS)
 	python3 Benchmarks/store_bench.py $(STORE_ARGS)
+	python3 Benchmarks/encryption_bench.py $(ENCRYPTION_ARGS)
 
 # The long reliability modes: hundreds of kill -9 trials, a longer crash workload.
 torture: deps

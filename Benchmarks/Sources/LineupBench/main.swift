@@ -31,10 +31,12 @@ func report(_ values: [String: Any]) {
     print(String(decoding: data, as: UTF8.self))
 }
 
+/// Connects to `store`; with `LINEUP_PASSPHRASE` set, as an encrypted store.
 func connect(_ store: String, compression: VectorCompression = .none) throws -> SDK {
     var options = ConfigurationOptions()
     options.dbms = .file
     options.vectorCompression = compression
+    options.encryptionKey = ProcessInfo.processInfo.environment["LINEUP_PASSPHRASE"]
     let sdk = SDK(options: options)
     try sdk.createDatabaseConnection(store)
     return sdk
