@@ -36,13 +36,17 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// A passphrase file's first line (without its line ending).
+/// A passphrase file's contents: one line of UTF-8, its line ending (`\n` or `\r\n`)
+/// removed. Invalid UTF-8, NUL bytes and further lines are refused rather than guessed at.
 func readPassphrase(_ path: String) throws -> String {
-    let text = String(decoding: try readFileBytes(path, what: "passphrase"), as: UTF8.self)
-    var line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-    if line.hasSuffix("\r") { line.removeLast() }
-    guard !line.isEmpty else { throw LineupError(.invalidArgument, "the passphrase file \(path) is empty") }
-    return line
+    var bytes = try readFileBytes(path, what: "passphrase")
+    if bytes.last == 0x0A { bytes.removeLast() }
+    if bytes.last == 0x0D { bytes.removeLast() }
+    guard !bytes.isEmpty else { throw LineupError(.invalidArgument, "the passphrase file \(path) is empty") }
+    guard let text = String(validating: bytes, as: UTF8.self), !bytes.contains(0), !bytes.contains(0x0A), !bytes.contains(0x0D) else {
+        throw LineupError(.invalidArgument, "the passphrase file \(path) must hold one line of UTF-8 text")
+    }
+    return text
 }
 
 /// `--read-only`: open without writing a byte (forensic work).
@@ -267,11 +271,21 @@ struct InfoCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
     @Flag(help: "As JSON with snake_case keys.") var json = false
+    @Flag(help: "With --json, add a \"space\" object: live and dead bytes and Faceprints, segments.") var space = false
 
     func run() throws {
         try reportingErrors {
-            let metadata = try storeOptions.connect(readOnly: true).getCollectionMetadata(collection)
-            if json {
+            let sdk = try storeOptions.connect(readOnly: true)
+            let metadata = try sdk.getCollectionMetadata(collection)
+            let usage = try sdk.getCollectionSpace(collection)
+            if json && space {
+                var object = try JSONSerialization.jsonObject(with: Data(try jsonText(metadata).utf8)) as? [String: Any] ?? [:]
+                object["space"] = ["live_bytes": usage.liveBytes, "dead_bytes": usage.deadBytes,
+                                   "live_faceprints": usage.liveFaceprints, "removed_faceprints": usage.removedFaceprints,
+                                   "segments": usage.segments]
+                emit(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
+                            as: UTF8.self))
+            } else if json {
                 emit(try jsonText(metadata))
             } else {
                 emit("collection:       \(metadata.collectionName)")
@@ -281,6 +295,9 @@ struct InfoCommand: ParsableCommand {
                 emit("bytes a vector:   \(metadata.featureVectorSizeBytes)")
                 emit("faceprints:       \(metadata.numFaceprints)")
                 emit("identities:       \(metadata.numIdentities)")
+                emit("live bytes:       \(usage.liveBytes)")
+                emit("dead bytes:       \(usage.deadBytes) (\(usage.removedFaceprints) removed Faceprints awaiting compaction)")
+                emit("segments:         \(usage.segments)")
             }
         }
     }
@@ -345,12 +362,19 @@ struct DumpCommand: ParsableCommand {
 }
 
 struct CompactCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "compact", abstract: "Rewrite segments without removed Faceprints.")
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Rewrite segments without removed Faceprints, merge small ones, and erase what was removed.")
     @OptionGroup var storeOptions: StoreOptions
-    @Argument var collection: String?
+    @Argument(help: "One collection (default: all).") var collection: String?
     func run() throws {
         try reportingErrors {
-            throw LineupError(.featureNotSupported, "compaction is not available in this version")
+            let sdk = try storeOptions.connect()
+            let report = try sdk.compact(collectionName: collection)
+            emit("segments rewritten: \(report.segmentsRewritten) into \(report.segmentsWritten)")
+            emit("faceprints erased:  \(report.faceprintsErased)")
+            emit("faceprints copied:  \(report.faceprintsCopied)")
+            emit("bytes:              \(report.bytesBefore) -> \(report.bytesAfter)")
         }
     }
 }
@@ -362,6 +386,9 @@ struct RekeyCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let newPassphrase = try readPassphrase(newPassphraseFile)
+            guard FileManager.default.fileExists(atPath: storeOptions.store + "/MANIFEST") else {
+                throw LineupError(.databaseConnectionError, "no Lineup store at \(storeOptions.store)")
+            }
             guard try storeOptions.passphrase() != nil else {
                 throw LineupError(.wrongEncryptionKey, "give the current passphrase: --passphrase-file FILE or LINEUP_PASSPHRASE")
             }

@@ -267,7 +267,7 @@ import Testing
         expectCorrupt("files exchanged")
         // Cut at a chunk boundary, with the header's length fixed up.
         var cut = EnvelopeHeader(kind: .segment, chunkSize: header.chunkSize, number: header.number, storeID: header.storeID,
-                                 plaintextLength: 2 * header.chunkSize).encoded()
+                                 plaintextLength: 2 * header.chunkSize, sessionSalt: header.sessionSalt).encoded()
         cut += one[EnvelopeHeader.size..<header.chunk(2).fileOffset]
         try Self.write(cut, to: first)
         try Self.write(two, to: second)
@@ -423,11 +423,12 @@ import Testing
 
     // MARK: Nonces
 
-    /// The nonces of a journal's sealed records: (epoch, counter).
-    static func nonces(_ bytes: [UInt8], number: UInt64) -> [(UInt32, UInt64)] {
+    /// The session salts and nonces of a journal's sealed records: (salt, epoch, counter).
+    static func nonces(_ bytes: [UInt8], number: UInt64) -> [(salt: [UInt8], epoch: UInt32, counter: UInt64)] {
         journalRecords(bytes, number: number).map { entry in
             entry.record.payload.withUnsafeBytes {
-                (UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)), UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt64.self)))
+                (Array($0[0..<12]), UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+                 UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
             }
         }
     }
@@ -438,7 +439,7 @@ import Testing
         // Session 1 writes records, and dies with them unsynced (durability .processCrash);
         // the power loss keeps them. Session 2 cuts nothing and appends: its nonces must use
         // a new epoch.
-        var all: [(UInt32, UInt64)] = []
+        var all: [(salt: [UInt8], epoch: UInt32, counter: UInt64)] = []
         let fileSystem = FaultInjectingFileSystem()
         do {
             let store = try Store(path: path, fileSystem: fileSystem, durability: .processCrash, passphrase: Self.passphrase,
@@ -459,9 +460,36 @@ import Testing
         let journal = try Self.files(path)["journal-0000000000000001.log"]!
         all = Self.nonces(journal, number: 1)
         #expect(all.count >= 9)
-        #expect(Set(all.map { "\($0.0):\($0.1)" }).count == all.count, "a nonce repeated")
-        let epochs = all.map(\.0)
+        #expect(Set(all.map { "\($0.salt):\($0.epoch):\($0.counter)" }).count == all.count, "a nonce repeated")
+        let epochs = all.map(\.epoch)
         #expect(epochs == epochs.sorted() && Set(epochs).count >= 4, "epochs \(epochs)")
+        // One salt a session.
+        #expect(Set(all.map(\.salt)).count == Set(epochs).count)
+    }
+
+    /// Two copies of one store (or a store and its restored backup) read the same epoch; their
+    /// sessions still seal under different keys.
+    @Test func copiesOfAStoreSealUnderDifferentSessionKeys() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/store", copy = directory.path + "/copy"
+        _ = try Self.makeStore(path)
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        var sealed: [(salt: [UInt8], epoch: UInt32, counter: UInt64)] = []
+        for store in [path, copy] {
+            let opened = try Self.open(store)
+            let collection = FileCollection(store: opened, state: try opened.collection(Self.collectionName))
+            try collection.enroll([Self.enrollment(777, dimension: 16).0])
+            opened.close()
+            let journal = try Self.files(store).first { $0.key.hasPrefix("journal-") }!
+            let number = UInt64(journal.key.dropFirst(8).prefix(16), radix: 16)!
+            sealed.append(Self.nonces(journal.value, number: number).last!)
+        }
+        #expect(sealed[0].epoch == sealed[1].epoch && sealed[0].counter == sealed[1].counter, "the same nonce")
+        #expect(sealed[0].salt != sealed[1].salt, "under the same session key")
+        // A missing key file is damage, not a wrong passphrase.
+        try FileManager.default.removeItem(atPath: copy + "/KEY")
+        expectError(.corruptStore) { try Self.open(copy) }
+        expectError(.corruptStore) { try Self.open(copy, passphrase: nil) }
     }
 }
 
@@ -533,6 +561,26 @@ extension CLITests {
         output = try Self.run(["dump", store, "--records", "--passphrase-file", newKey], in: directory)
         Self.expectSuccess(output, "dump")
         #expect(output.stdout.contains("(encrypted)") && output.stdout.contains("\"agent 11\""))
+
+        // compact, and info with space accounting.
+        output = try Self.run(["remove", store, "people", "--identity", "agent 5", "--passphrase-file", newKey], in: directory)
+        Self.expectSuccess(output, "remove")
+        output = try Self.run(["info", store, "people", "--json", "--space", "--passphrase-file", newKey], in: directory)
+        Self.expectSuccess(output, "info --space")
+        var space = (try Self.json(output.stdout) as? [String: Any])?["space"] as? [String: Any]
+        #expect(space?["removed_faceprints"] as? Int == 1 && (space?["dead_bytes"] as? Int ?? 0) > 0)
+        output = try Self.run(["compact", store, "--passphrase-file", newKey], in: directory)
+        Self.expectSuccess(output, "compact")
+        #expect(output.stdout.contains("faceprints erased:  1"))
+        output = try Self.run(["info", store, "people", "--json", "--space", "--passphrase-file", newKey], in: directory)
+        space = (try Self.json(output.stdout) as? [String: Any])?["space"] as? [String: Any]
+        #expect(space?["removed_faceprints"] as? Int == 0 && space?["dead_bytes"] as? Int == 0 && space?["live_faceprints"] as? Int == 11)
+        output = try Self.run(["info", store, "people", "--passphrase-file", newKey], in: directory)
+        #expect(output.stdout.contains("dead bytes:       0"))
+        output = try Self.run(["compact", store, "nobody", "--passphrase-file", newKey], in: directory)
+        #expect(output.status == 1 && output.stderr.contains("noCollectionFound"))
+        output = try Self.run(["rekey", directory + "/no-such-store", "--new-passphrase-file", newKey] + withKey, in: directory)
+        #expect(output.status != 0 && !FileManager.default.fileExists(atPath: directory + "/no-such-store"))
 
         // A plaintext store refuses a passphrase, and has none to change.
         let plain = directory + "/plain"

@@ -63,6 +63,44 @@ extension SDK {
         if let first = failures.values().lazy.compactMap({ $0 }).first { throw first }
     }
 
+    /// Compacts the connected store: a checkpoint (the journal, removed enrollments included,
+    /// is dropped), then every segment of `collectionName` (every collection when nil) holding
+    /// removed Faceprints is rewritten without them and small segments are merged. Erasure:
+    /// once this returns, no Faceprint removed before the call is in any file of the store.
+    /// Enrollment and identification go on meanwhile. Stores also compact on their own, in
+    /// the background, when a quarter of a segment is removed. A no-op in memory.
+    ///
+    /// - Throws: `noCollectionFound`; `readOnly` / `storeLocked` when this process may not
+    ///   write the store; `corruptStore` when a segment to copy is damaged.
+    @discardableResult
+    public func compact(collectionName: String? = nil) throws -> CompactionReport {
+        if let collectionName { try Validation.collectionName(collectionName) }
+        let backend = try connection().backend
+        guard let file = backend as? FileBackend else {
+            if let collectionName, !(try backend.collectionNames().contains(collectionName)) {
+                throw LineupError.noCollection(collectionName)
+            }
+            return CompactionReport()
+        }
+        return try file.store.compact(collection: collectionName)
+    }
+
+    /// Live and removed Faceprints of a collection and the bytes they take (in memory: the
+    /// stored vectors with their UUIDs and identities; nothing is ever dead there).
+    ///
+    /// - Throws: `noCollectionFound`.
+    public func getCollectionSpace(_ collectionName: String) throws -> CollectionSpace {
+        try Validation.collectionName(collectionName)
+        let backend = try connection().backend
+        guard let file = backend as? FileBackend else {
+            let metadata = try backend.metadata(of: collectionName)
+            return CollectionSpace(liveFaceprints: metadata.numFaceprints,
+                                   liveBytes: metadata.numFaceprints * (metadata.featureVectorSizeBytes + 48))
+        }
+        try file.store.refresh()
+        return try file.store.collection(collectionName).space()
+    }
+
     /// Changes the passphrase of the connected encrypted store to `newEncryptionKey`: only the
     /// key file is rewritten (the data key stays), atomically, so at every crash point the
     /// store opens with the old key or the new one. Connections made afterwards need the new

@@ -1,19 +1,29 @@
 import CCrypto
 import Foundation
 
-/// Bytes that must not outlive their use: kept in memory locked against swapping where the
-/// system permits (`mlock`), and wiped with `OPENSSL_cleanse` when released.
+/// Bytes that must not outlive their use: each in its own anonymous pages, locked against
+/// swapping where the system permits (`mlock`), kept out of core dumps, and wiped with
+/// `OPENSSL_cleanse` when released. (Pages of their own, because `mlock` does not nest: two
+/// secrets sharing a page would unlock each other.)
 final class SecretBytes: @unchecked Sendable {
     let count: Int
     private let pointer: UnsafeMutableRawPointer
-    private let isLocked: Bool
+    private let mapped: Int
 
     /// `count` zero bytes.
     init(count: Int) {
         self.count = count
-        pointer = .allocate(byteCount: max(count, 1), alignment: 64)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
-        isLocked = mlock(pointer, max(count, 1)) == 0
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        mapped = max(page, (count + page - 1) / page * page)
+        guard let address = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              address != MAP_FAILED else {
+            fatalError("cannot map \(mapped) bytes for key material")
+        }
+        pointer = address
+        #if os(Linux)
+        _ = madvise(address, mapped, MADV_DONTDUMP)
+        #endif
+        _ = mlock(address, mapped)
     }
 
     convenience init(copying bytes: UnsafeRawBufferPointer) {
@@ -22,9 +32,9 @@ final class SecretBytes: @unchecked Sendable {
     }
 
     deinit {
-        OPENSSL_cleanse(pointer, max(count, 1))
-        if isLocked { munlock(pointer, max(count, 1)) }
-        pointer.deallocate()
+        OPENSSL_cleanse(pointer, mapped)
+        _ = munlock(pointer, mapped)
+        _ = munmap(pointer, mapped)
     }
 
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -76,6 +86,22 @@ enum Crypto {
         }
         guard status == 1 else { throw LineupError(.ioError, "the key derivation failed") }
         return key
+    }
+
+    /// HMAC-SHA256 of `message` under `key`, as a new secret (a derived key).
+    static func hmacSHA256(key: SecretBytes, message: [UInt8]) throws -> SecretBytes {
+        let out = SecretBytes(count: 32)
+        var length: UInt32 = 0
+        let result = key.withUnsafeBytes { key in
+            message.withUnsafeBytes { message in
+                out.withUnsafeMutableBytes {
+                    HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                         message.count, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &length)
+                }
+            }
+        }
+        guard result != nil, length == 32 else { throw LineupError(.ioError, "HMAC-SHA256 failed") }
+        return out
     }
 
     /// AES-256-GCM encryption of `plaintext` into `output` (ciphertext, then the 16-byte tag;

@@ -20,9 +20,12 @@ struct KeyFile: Equatable {
     static let pbkdf2SHA256: UInt16 = 1
     /// PBKDF2-HMAC-SHA256 iterations for new keys (OWASP's 2023 figure).
     static let defaultIterations = 600_000
-    /// Stored iteration counts outside this range are damage.
-    static let iterationRange = 1...100_000_000
+    /// Stored iteration counts outside this range are damage (the cap bounds what a
+    /// tampered file can make an open spend before the tag fails).
+    static let iterationRange = 1...10_000_000
 
+    /// The format version the file was written in (new files: this code's).
+    var version = FormatConstants.formatVersion
     var iterations: Int
     var salt: [UInt8]
     var storeID: RecordID
@@ -34,7 +37,7 @@ struct KeyFile: Equatable {
     var authenticatedPrefix: [UInt8] {
         var writer = ByteWriter(capacity: KeyFile.authenticatedLength)
         writer.raw(FormatConstants.keyMagic)
-        writer.u16(FormatConstants.formatVersion)
+        writer.u16(version)
         writer.u16(KeyFile.pbkdf2SHA256)
         writer.u32(UInt32(iterations))
         writer.raw(salt)
@@ -68,7 +71,7 @@ struct KeyFile: Equatable {
                 let kdf = try reader.u16()
                 let iterations = Int(try reader.u32())
                 guard version >= 1, kdf == pbkdf2SHA256, iterationRange.contains(iterations) else { throw damaged }
-                return KeyFile(iterations: iterations, salt: try reader.bytes(Crypto.saltBytes), storeID: try reader.recordID(),
+                return KeyFile(version: version, iterations: iterations, salt: try reader.bytes(Crypto.saltBytes), storeID: try reader.recordID(),
                                epoch: try reader.u32(), wrapNonce: try reader.bytes(Crypto.nonceBytes),
                                wrappedKey: try reader.bytes(Crypto.keyBytes + Crypto.tagBytes))
             } catch let error as LineupError {
@@ -92,7 +95,7 @@ struct KeyFile: Equatable {
 ///     16  u64 file number: the manifest's generation, or the segment's number
 ///     24  16  store ID
 ///     40  u64 plaintext length (more than zero)
-///     48  12  zero
+///     48  12  session salt: the writer session's key is HMAC-SHA256(data key, "LNUPSESS" ‖ salt)
 ///     60  u32 CRC32C of bytes 0 ..< 60
 ///
 /// Chunk i authenticates bytes 0 ..< 40 of the header, then u64 i, then u8 1 for the last
@@ -108,11 +111,15 @@ struct EnvelopeHeader: Equatable {
     static let defaultChunkSize = 1 << 20
     static let overhead = Crypto.nonceBytes + Crypto.tagBytes
 
+    /// The format version the file was written in (new files: this code's).
+    var version = FormatConstants.formatVersion
     var kind: Kind
     var chunkSize: Int
     var number: UInt64
     var storeID: RecordID
     var plaintextLength: Int
+    /// The salt of the session key that sealed the chunks (``StoreCipher``).
+    var sessionSalt: [UInt8]
 
     var chunkCount: Int { (plaintextLength + chunkSize - 1) / chunkSize }
     var fileSize: Int { EnvelopeHeader.size + plaintextLength + chunkCount * EnvelopeHeader.overhead }
@@ -137,14 +144,14 @@ struct EnvelopeHeader: Equatable {
     func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: EnvelopeHeader.size)
         writer.raw(FormatConstants.envelopeMagic)
-        writer.u16(FormatConstants.formatVersion)
+        writer.u16(version)
         writer.u8(kind.rawValue)
         writer.u8(0)
         writer.u32(UInt32(chunkSize))
         writer.u64(number)
         writer.recordID(storeID)
         writer.u64(UInt64(plaintextLength))
-        writer.zeros(12)
+        writer.raw(sessionSalt)
         writer.u32(Checksum.crc32c(writer.bytes))
         return writer.bytes
     }
@@ -173,9 +180,9 @@ struct EnvelopeHeader: Equatable {
             let storeID = try reader.recordID()
             let length = try reader.u64()
             guard chunkSize >= 4096, chunkSize <= 16 << 20, chunkSize & (chunkSize - 1) == 0,
-                  length > 0, length < 1 << 48, bytes[48..<60].allSatisfy({ $0 == 0 }) else { throw damaged }
-            return EnvelopeHeader(kind: kind, chunkSize: chunkSize, number: number, storeID: storeID,
-                                  plaintextLength: Int(length))
+                  length > 0, length < 1 << 48 else { throw damaged }
+            return EnvelopeHeader(version: version, kind: kind, chunkSize: chunkSize, number: number, storeID: storeID,
+                                  plaintextLength: Int(length), sessionSalt: try reader.bytes(Crypto.nonceBytes))
         } catch let error as LineupError {
             throw error
         } catch {

@@ -146,6 +146,48 @@ final class CollectionState: Sendable {
         }
     }
 
+    // MARK: Compaction
+
+    /// The sealed segments and their deletion bitmaps as they stand.
+    func sealed() -> (segments: [Segment], removed: [DeletionBitmap?]) {
+        inner.withLock { ($0.segments, $0.removed) }
+    }
+
+    /// Replaces the segments `old` (consecutive, in order) by `new` with their bitmaps, in one
+    /// step that snapshots see whole. False when `old` is no longer there.
+    func replaceSegments(_ old: [Segment], with new: [Segment], removed: [DeletionBitmap?]) -> Bool {
+        inner.withLock { inner in
+            guard let first = inner.segments.firstIndex(where: { $0 === old.first }),
+                  first + old.count <= inner.segments.count,
+                  zip(inner.segments[first..<(first + old.count)], old).allSatisfy({ $0 === $1 }) else { return false }
+            inner.segments.replaceSubrange(first..<(first + old.count), with: new)
+            inner.removed.replaceSubrange(first..<(first + old.count), with: removed)
+            return true
+        }
+    }
+
+    /// Live and removed Faceprints and the bytes they take: a segment's file size shared out
+    /// by rows; tail rows at their stored size plus identity and UUID.
+    func space() -> CollectionSpace {
+        inner.withLock { inner in
+            var space = CollectionSpace(segments: inner.segments.count)
+            for (index, segment) in inner.segments.enumerated() {
+                let removed = inner.removed[index]?.removedCount ?? 0
+                let live = segment.rowCount - removed
+                let size = Double(segment.fileSize)
+                space.liveFaceprints += live
+                space.removedFaceprints += removed
+                space.liveBytes += Int((size * Double(live) / Double(segment.rowCount)).rounded())
+                space.deadBytes += Int((size * Double(removed) / Double(segment.rowCount)).rounded())
+            }
+            let counts = inner.tail.counts
+            let rowBytes = inner.dimension * settings.compression.bytesPerDimension + 16 + 32
+            space.liveFaceprints += counts.faceprints
+            space.liveBytes += counts.faceprints * rowBytes
+            return space
+        }
+    }
+
     // MARK: Reading
 
     func snapshot() -> CollectionSnapshot {

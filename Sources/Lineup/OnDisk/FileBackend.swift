@@ -19,6 +19,8 @@ final class FileBackend: StorageBackend {
         var passphrase: String? = nil
         /// PBKDF2 iterations for a new store's key file.
         var kdfIterations: Int = KeyFile.defaultIterations
+        /// Background compaction (explicit compaction is always available).
+        var compaction: CompactionPolicy = .automatic
     }
 
     init(path: String, options: FileBackendOptions, fileSystem: any FileSystem = PosixFileSystem.shared) throws {
@@ -28,7 +30,8 @@ final class FileBackend: StorageBackend {
         currentOptions = Mutex(options)
         do {
             store = try Store(path: path, fileSystem: fileSystem, readOnly: options.readOnly, durability: options.durability,
-                              passphrase: options.passphrase, kdfIterations: options.kdfIterations)
+                              passphrase: options.passphrase, kdfIterations: options.kdfIterations,
+                              compaction: options.compaction)
         } catch let error as LineupError where error.code == .ioError {
             throw LineupError(.databaseConnectionError, "cannot open the store at \(path): \(error.message)", errno: error.underlyingErrno)
         }
@@ -104,7 +107,9 @@ final class FileCollection: CollectionStore {
 
     func enroll(_ batch: [PreparedEnrollment]) throws {
         guard let first = batch.first else { return }
-        if batch.count >= FileCollection.bulkThreshold {
+        // Large batches, by count or by bytes (a journal record holds at most 64 MiB).
+        if batch.count >= FileCollection.bulkThreshold
+            || batch.count * first.vector.bytes.count > FormatConstants.maximumRecordPayload / 2 {
             try store.bulkEnroll(collection: state, batch: batch)
             return
         }

@@ -58,10 +58,9 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         if let cipher {
             // An encrypted segment is decrypted into locked process memory; every chunk's tag
             // is checked on the way, so its vectors need no checksum pass of their own.
-            let file = try fileSystem.map(descriptor, length: size)
-            let (envelope, plaintext) = try file.withUnsafeBytes {
-                try cipher.openFile($0, kind: .segment, number: number, name: "segment \(name)")
-            }
+            let (envelope, plaintext) = try cipher.openFile(size: size, read: { buffer, offset in
+                try fileSystem.read(descriptor, into: buffer, at: offset)
+            }, kind: .segment, number: number, name: "segment \(name)")
             region = plaintext
             plaintextSize = envelope.plaintextLength
         } else {
@@ -86,6 +85,16 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     deinit {
         vectorBlockStates.deinitialize(count: vectorBlockCount)
         vectorBlockStates.deallocate()
+        if let release = releaseAction.withLock({ $0 }) { release() }
+    }
+
+    private let releaseAction = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Deletes the file once the last reference to this segment — the collection's or a
+    /// snapshot's — is gone (a compaction replaced it): no scan in this process ever reads
+    /// an unlinked mapping's neighbour file, and the space returns as soon as nothing uses it.
+    func removeFileWhenReleased(fileSystem: any FileSystem, path: String) {
+        releaseAction.withLock { $0 = { try? fileSystem.unlink(path) } }
     }
 
     /// Checks, once, every MiB of vectors that rows `rows` touch; false when one is damaged.
@@ -270,7 +279,16 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         }
     }
 
-    /// The stored bytes of one row (inspection and tests).
+    /// The int8 scale of one row (1 for the other encodings).
+    func scale(at row: Int) -> Float {
+        guard header.encoding == .int8 else { return 1 }
+        return region.withUnsafeBytes {
+            Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(
+                fromByteOffset: header.sections[SegmentHeader.Section.scales.rawValue].offset + row * 4, as: UInt32.self)))
+        }
+    }
+
+    /// The stored bytes of one row (inspection, tests, compaction).
     func storedVector(at row: Int) -> [UInt8] {
         region.withUnsafeBytes { bytes in
             let start = header.sections[SegmentHeader.Section.vectors.rawValue].offset + row * header.rowStride

@@ -40,22 +40,29 @@ final class Store: @unchecked Sendable {
     static let defaultJournalLimit = 64 << 20
     let sealRows: Int
     let journalLimit: Int
+    let compactionPolicy: CompactionPolicy
+    /// Held for the whole of a compaction: one at a time, explicit or background.
+    let compactionLock = NSLock()
+    /// Background compactions queued or running; ``close()`` waits for them.
+    let compactionsRunning = DispatchGroup()
     /// An encrypted store's keys; nil for a plaintext store.
     let cipher: StoreCipher?
     var isEncrypted: Bool { cipher != nil }
 
-    private let condition = NSCondition()
+    let condition = NSCondition()
     // Everything below is guarded by `condition`.
-    private var lockDescriptor: Int32?
+    var lockDescriptor: Int32?
     private var journalDescriptor: Int32?
-    private var manifest: Manifest
-    private var journalLength = 0
+    var manifest: Manifest
+    var journalLength = 0
     private var nextSequence: UInt64 = 1
     private var pending: [PendingRecord] = []
-    private var leaderActive = false
-    private var failure: LineupError?
-    private var closed = false
-    private var collections: [String: CollectionState] = [:]
+    /// Whether a background compaction is queued (``scheduleCompactionIfDue()``).
+    var compactionScheduled = false
+    var leaderActive = false
+    var failure: LineupError?
+    var closed = false
+    var collections: [String: CollectionState] = [:]
 
     final class PendingRecord {
         let record: JournalFormat.Record
@@ -79,13 +86,14 @@ final class Store: @unchecked Sendable {
     init(path: String, fileSystem: any FileSystem = PosixFileSystem.shared, readOnly: Bool = false,
          durability: Durability = .full, sealRows: Int = Store.defaultSealRows,
          journalLimit: Int = Store.defaultJournalLimit, passphrase: String? = nil,
-         kdfIterations: Int = KeyFile.defaultIterations) throws {
+         kdfIterations: Int = KeyFile.defaultIterations, compaction: CompactionPolicy = .manual) throws {
         self.path = path
         self.fileSystem = fileSystem
         self.durability = durability
         self.isReadOnlyRequested = readOnly
         self.sealRows = sealRows
         self.journalLimit = journalLimit
+        self.compactionPolicy = compaction
         self.manifest = .empty(storeID: RecordID(high: 0, low: 0))
 
         var createdLock: Int32?
@@ -187,7 +195,7 @@ final class Store: @unchecked Sendable {
     }
 
     /// Writes `manifest` durably and atomically (sealed in an envelope when encrypted).
-    private static func writeManifest(_ manifest: Manifest, in path: String, fileSystem: any FileSystem,
+    static func writeManifest(_ manifest: Manifest, in path: String, fileSystem: any FileSystem,
                                       cipher: StoreCipher?) throws {
         let plaintext = manifest.encoded()
         let bytes = try cipher?.sealFile(kind: .manifest, number: manifest.generation, plaintext: plaintext) ?? plaintext
@@ -213,7 +221,7 @@ final class Store: @unchecked Sendable {
             return try Manifest.decode(bytes)
         }
         guard isEnvelope else { throw LineupError(.corruptStore, "the manifest of an encrypted store is not encrypted") }
-        let (header, region) = try bytes.withUnsafeBytes { try cipher.openFile($0, kind: .manifest, number: nil, name: "the manifest") }
+        let (header, region) = try cipher.openFile(bytes, kind: .manifest, number: nil, name: "the manifest")
         let manifest = try Manifest.decode(region.withUnsafeBytes { Array($0) })
         guard manifest.generation == header.number, manifest.storeID == cipher.storeID else {
             throw LineupError(.corruptStore, "the manifest belongs to another store or generation")
@@ -368,6 +376,7 @@ final class Store: @unchecked Sendable {
             closed = true
             while leaderActive { condition.wait() }
         }
+        compactionsRunning.wait()
         closeFiles()
     }
 
@@ -422,13 +431,22 @@ final class Store: @unchecked Sendable {
             for segment in removedSegments {
                 try? fileSystem.unlink(path + "/" + FormatConstants.segmentName(segment.number))
             }
+            // The journal may still hold the collection's enrollments: a checkpoint starts a new
+            // one without them and deletes the old (FORMAT.md, "Compaction": erasure).
+            if journalLength > FormatConstants.journalHeaderSize {
+                leaderActive = true
+                checkpoint()
+                leaderActive = false
+                condition.broadcast()
+                if let failure { throw failure }
+            }
         }
     }
 
     // MARK: Group commit
 
     /// Runs `body` as the only writer of the journal and manifest, the commit lock held.
-    private func exclusively<R>(_ body: () throws -> R) throws -> R {
+    func exclusively<R>(_ body: () throws -> R) throws -> R {
         condition.lock()
         defer { condition.unlock() }
         try checkWritable()
@@ -437,7 +455,7 @@ final class Store: @unchecked Sendable {
         return try body()
     }
 
-    private func checkWritable() throws {
+    func checkWritable() throws {
         if isReadOnlyRequested { throw LineupError(.readOnly, "the store was opened read-only") }
         if closed { throw LineupError(.databaseNotConnected, "the store is closed") }
         if let failure { throw failure }
@@ -447,7 +465,7 @@ final class Store: @unchecked Sendable {
     }
 
     /// Publishes `next` as the manifest; a failure turns the store read-only.
-    private func publish(_ next: Manifest) throws {
+    func publish(_ next: Manifest) throws {
         do {
             try Store.writeManifest(next, in: path, fileSystem: fileSystem, cipher: cipher)
             manifest = next
@@ -528,6 +546,7 @@ final class Store: @unchecked Sendable {
                 journalLength += bytes.count
                 for entry in batch { entry.result = .success(entry.apply()) }
                 if checkpointDue() { checkpoint() }
+                scheduleCompactionIfDue()
             }
         }
         leaderActive = false
@@ -615,7 +634,7 @@ final class Store: @unchecked Sendable {
 
     /// Writes segment `number` of `state`'s collection durably and opens it (without reading
     /// back what was just written). The caller publishes it in a manifest.
-    private func writeSegment(number: UInt64, for state: CollectionState, dimension: Int, count: Int,
+    func writeSegment(number: UInt64, for state: CollectionState, dimension: Int, count: Int,
                               storeID: RecordID, row: (Int) -> SegmentWriter.Row) throws -> Segment {
         let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: storeID, cipher: cipher)
             .write(number: number, collectionID: state.id, encoding: state.settings.compression,

@@ -11,21 +11,50 @@ import Synchronization
 /// rekey rewrites that one small file. The data key lives in locked memory and is wiped when
 /// the store closes; the passphrase's key is wiped as soon as it has (un)wrapped it.
 ///
-/// **Nonces** are the writer session's epoch (4 bytes) and a counter (8 bytes). A writer
-/// raises the epoch in `KEY`, durably, before it seals anything, so no two sessions share an
-/// epoch, even when one crashed with blocks half-written; within a session the counter only
-/// grows. No nonce repeats under the data key. Readers never seal.
+/// **Session keys and nonces.** Blocks are not sealed under the data key itself: each writer
+/// session draws a random 96-bit salt and seals under HMAC-SHA256(data key, "LNUPSESS" ‖ salt),
+/// storing the salt beside its blocks. Its nonces are the session's epoch (4 bytes) and a
+/// counter (8 bytes): the writer raises the epoch in `KEY`, durably, before it seals
+/// anything, and the counter only grows. So a (key, nonce) pair never repeats — not after a
+/// crash (the epoch), and not when a copy of the store, or a restored backup, is written by
+/// two sessions that read the same epoch (the salts differ). Readers never seal.
 final class StoreCipher: @unchecked Sendable {
     let storeID: RecordID
     private let dataKey: SecretBytes
     /// This session's epoch; nil for a reader.
     private let epoch: UInt32?
     private let counter = Atomic<UInt64>(0)
+    /// A writer's session salt and key.
+    private let session: (salt: [UInt8], key: SecretBytes)?
+    /// Session keys derived for reading, by salt (a store holds blocks of few sessions).
+    private let sessionKeys = Mutex<[[UInt8]: SecretBytes]>([:])
 
-    private init(storeID: RecordID, dataKey: SecretBytes, epoch: UInt32?) {
+    private init(storeID: RecordID, dataKey: SecretBytes, epoch: UInt32?) throws {
         self.storeID = storeID
         self.dataKey = dataKey
         self.epoch = epoch
+        if epoch != nil {
+            let salt = try Crypto.randomBytes(Crypto.nonceBytes)
+            session = (salt, try StoreCipher.sessionKey(dataKey, salt: salt))
+        } else {
+            session = nil
+        }
+    }
+
+    private static func sessionKey(_ dataKey: SecretBytes, salt: [UInt8]) throws -> SecretBytes {
+        try Crypto.hmacSHA256(key: dataKey, message: Array("LNUPSESS".utf8) + salt)
+    }
+
+    /// The key of the session that used `salt`.
+    private func key(forSalt salt: [UInt8]) throws -> SecretBytes {
+        if let session, session.salt == salt { return session.key }
+        return try sessionKeys.withLock { keys in
+            if let key = keys[salt] { return key }
+            if keys.count >= 64 { keys.removeAll() }
+            let key = try StoreCipher.sessionKey(dataKey, salt: salt)
+            keys[salt] = key
+            return key
+        }
     }
 
     // MARK: The key file
@@ -54,6 +83,10 @@ final class StoreCipher: @unchecked Sendable {
     ///   file.
     static func open(_ path: String, fileSystem: any FileSystem, passphrase: String?, writer: Bool) throws -> StoreCipher? {
         guard isEncrypted(path, fileSystem: fileSystem) else {
+            if let manifest = try? fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName),
+               manifest.withUnsafeBytes({ EnvelopeHeader.isEnvelope($0) }) {
+                throw LineupError(.corruptStore, "the store is encrypted, and its key file is missing")
+            }
             if passphrase != nil {
                 throw LineupError(.wrongEncryptionKey, "the store at \(path) is not encrypted, and a key was given")
             }
@@ -71,7 +104,7 @@ final class StoreCipher: @unchecked Sendable {
         var file = try KeyFile.decode(bytes)
         let wrappingKey = try Crypto.deriveKey(passphrase: passphrase, salt: file.salt, iterations: file.iterations)
         let dataKey = try unwrap(file, wrappingKey: wrappingKey)
-        guard writer else { return StoreCipher(storeID: file.storeID, dataKey: dataKey, epoch: nil) }
+        guard writer else { return try StoreCipher(storeID: file.storeID, dataKey: dataKey, epoch: nil) }
         guard file.epoch < UInt32.max else {
             throw LineupError(.readOnly, "the store has used every writer epoch; copy it into a new store")
         }
@@ -80,7 +113,7 @@ final class StoreCipher: @unchecked Sendable {
         try seal(dataKey, into: &file, wrappingKey: wrappingKey)
         try fileSystem.replaceFile(in: path, name: FormatConstants.keyName, temporaryName: FormatConstants.keyTemporaryName,
                                    bytes: file.encoded())
-        return StoreCipher(storeID: file.storeID, dataKey: dataKey, epoch: file.epoch)
+        return try StoreCipher(storeID: file.storeID, dataKey: dataKey, epoch: file.epoch)
     }
 
     /// Wraps the data key under `newPassphrase` (new salt) and replaces the key file
@@ -162,19 +195,24 @@ final class StoreCipher: @unchecked Sendable {
         return writer.bytes
     }
 
-    /// `record` with its payload sealed: nonce, ciphertext, tag. `offset` is where the
-    /// record will start in journal `journalNumber`.
+    /// Bytes a sealed journal payload adds: session salt, nonce, tag.
+    static let journalOverhead = Crypto.nonceBytes + Crypto.nonceBytes + Crypto.tagBytes
+
+    /// `record` with its payload sealed: session salt, nonce, ciphertext, tag. `offset` is
+    /// where the record will start in journal `journalNumber`.
     func sealJournalRecord(_ record: JournalFormat.Record, journalNumber: UInt64, offset: Int) throws -> JournalFormat.Record {
+        guard let session else { preconditionFailure("a reader never seals") }
         let nonce = nextNonce()
         let aad = journalAAD(record, journalNumber: journalNumber, offset: offset, length: record.payload.count)
-        var sealed = [UInt8](repeating: 0, count: Crypto.nonceBytes + record.payload.count + Crypto.tagBytes)
-        sealed.replaceSubrange(0..<Crypto.nonceBytes, with: nonce)
+        let header = session.salt.count + nonce.count
+        var sealed = [UInt8](repeating: 0, count: header + record.payload.count + Crypto.tagBytes)
+        sealed.replaceSubrange(0..<header, with: session.salt + nonce)
         try sealed.withUnsafeMutableBytes { out in
             try nonce.withUnsafeBytes { nonce in
                 try aad.withUnsafeBytes { aad in
                     try record.payload.withUnsafeBytes { plaintext in
-                        try Crypto.seal(key: dataKey, nonce: nonce, aad: aad, plaintext: plaintext,
-                                        into: UnsafeMutableRawBufferPointer(rebasing: out[Crypto.nonceBytes...]))
+                        try Crypto.seal(key: session.key, nonce: nonce, aad: aad, plaintext: plaintext,
+                                        into: UnsafeMutableRawBufferPointer(rebasing: out[header...]))
                     }
                 }
             }
@@ -189,15 +227,17 @@ final class StoreCipher: @unchecked Sendable {
     /// - Throws: `corruptStore` when it does not authenticate.
     func openJournalRecord(_ record: JournalFormat.Record, journalNumber: UInt64, offset: Int) throws -> [UInt8] {
         let damaged = LineupError(.corruptStore, "journal record \(record.sequence) fails its authentication")
-        guard record.payload.count >= EnvelopeHeader.overhead else { throw damaged }
-        let length = record.payload.count - EnvelopeHeader.overhead
+        guard record.payload.count >= StoreCipher.journalOverhead else { throw damaged }
+        let length = record.payload.count - StoreCipher.journalOverhead
         let aad = journalAAD(record, journalNumber: journalNumber, offset: offset, length: length)
+        let key = try key(forSalt: Array(record.payload[0..<Crypto.nonceBytes]))
         var plaintext = [UInt8](repeating: 0, count: length)
+        let header = 2 * Crypto.nonceBytes
         let ok = record.payload.withUnsafeBytes { sealed in
             aad.withUnsafeBytes { aad in
                 plaintext.withUnsafeMutableBytes {
-                    Crypto.open(key: dataKey, nonce: UnsafeRawBufferPointer(rebasing: sealed[0..<Crypto.nonceBytes]), aad: aad,
-                                sealed: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes...]), into: $0)
+                    Crypto.open(key: key, nonce: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes..<header]), aad: aad,
+                                sealed: UnsafeRawBufferPointer(rebasing: sealed[header...]), into: $0)
                 }
             }
         }
@@ -225,7 +265,14 @@ final class StoreCipher: @unchecked Sendable {
         return file
     }
 
+    /// The session salt envelopes written by this writer carry.
+    fileprivate var sessionSalt: [UInt8] {
+        guard let session else { preconditionFailure("a reader never seals") }
+        return session.salt
+    }
+
     fileprivate func sealChunk(_ header: EnvelopeHeader, index: Int, last: Bool, plaintext: UnsafeRawBufferPointer) throws -> [UInt8] {
+        guard let session else { preconditionFailure("a reader never seals") }
         let nonce = nextNonce()
         let aad = header.chunkAAD(index, last: last)
         var out = [UInt8](repeating: 0, count: plaintext.count + EnvelopeHeader.overhead)
@@ -233,7 +280,7 @@ final class StoreCipher: @unchecked Sendable {
         try out.withUnsafeMutableBytes { out in
             try nonce.withUnsafeBytes { nonce in
                 try aad.withUnsafeBytes { aad in
-                    try Crypto.seal(key: dataKey, nonce: nonce, aad: aad, plaintext: plaintext,
+                    try Crypto.seal(key: session.key, nonce: nonce, aad: aad, plaintext: plaintext,
                                     into: UnsafeMutableRawBufferPointer(rebasing: out[Crypto.nonceBytes...]))
                 }
             }
@@ -241,39 +288,61 @@ final class StoreCipher: @unchecked Sendable {
         return out
     }
 
-    /// Checks and decrypts a whole enveloped file into fresh memory that is locked where
-    /// permitted, kept out of core dumps, read-only once filled, and wiped when released.
-    /// Chunks are opened on every core.
+    /// Checks and decrypts a whole enveloped file of `size` bytes, read through `read`
+    /// (`pread`-like: fill the buffer from the offset, return the bytes read), into fresh
+    /// memory that is locked where permitted, kept out of core dumps, read-only once filled,
+    /// and wiped when released. Each chunk is read into private memory before its tag is
+    /// checked and it is decrypted — never decrypted from a shared mapping another process
+    /// could change in between. Chunks are opened on every core.
     ///
     /// - Throws: `corruptStore` when the header is damaged, names another kind, number or
     ///   store, the size does not match, or any chunk fails its tag (no plaintext is returned).
-    func openFile(_ file: UnsafeRawBufferPointer, kind: EnvelopeHeader.Kind, number: UInt64?,
-                  name: String) throws -> (EnvelopeHeader, MappedRegion) {
-        let header = try EnvelopeHeader.decode(file)
+    func openFile(size: Int, read: @Sendable (UnsafeMutableRawBufferPointer, Int) throws -> Int,
+                  kind: EnvelopeHeader.Kind, number: UInt64?, name: String) throws -> (EnvelopeHeader, MappedRegion) {
+        var headerBytes = [UInt8](repeating: 0, count: EnvelopeHeader.size)
+        let got = try headerBytes.withUnsafeMutableBytes { try read($0, 0) }
+        guard got == EnvelopeHeader.size else { throw LineupError(.corruptStore, "\(name) is too short for its header") }
+        let header = try headerBytes.withUnsafeBytes { try EnvelopeHeader.decode($0) }
         guard header.kind == kind, number.map({ $0 == header.number }) ?? true, header.storeID == storeID else {
             throw LineupError(.corruptStore, "\(name) belongs to another file or store")
         }
-        guard file.count == header.fileSize else {
-            throw LineupError(.corruptStore, "\(name) has \(file.count) bytes; its header says \(header.fileSize)")
+        guard size == header.fileSize else {
+            throw LineupError(.corruptStore, "\(name) has \(size) bytes; its header says \(header.fileSize)")
         }
+        let key = try key(forSalt: header.sessionSalt)
         let region = try SecureRegion(count: header.plaintextLength)
-        let failed = Atomic<Bool>(false)
-        nonisolated(unsafe) let file = file   // read-only, alive for the whole call
+        let failed = Atomic<Int>(0)   // 1 damaged, 2 unreadable
         DispatchQueue.concurrentPerform(iterations: header.chunkCount) { index in
             let chunk = header.chunk(index)
             let aad = header.chunkAAD(index, last: index == header.chunkCount - 1)
-            let sealed = UnsafeRawBufferPointer(rebasing: file[chunk.fileOffset..<(chunk.fileOffset + chunk.length + EnvelopeHeader.overhead)])
-            let ok = aad.withUnsafeBytes { aad in
-                Crypto.open(key: dataKey, nonce: UnsafeRawBufferPointer(rebasing: sealed[0..<Crypto.nonceBytes]), aad: aad,
-                            sealed: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes...]),
-                            into: UnsafeMutableRawBufferPointer(rebasing: region.writable[chunk.plaintextOffset..<(chunk.plaintextOffset + chunk.length)]))
+            var sealed = [UInt8](repeating: 0, count: chunk.length + EnvelopeHeader.overhead)
+            let ok: Bool = sealed.withUnsafeMutableBytes { sealed in
+                guard (try? read(sealed, chunk.fileOffset)) == sealed.count else {
+                    failed.store(2, ordering: .relaxed)
+                    return true
+                }
+                return aad.withUnsafeBytes { aad in
+                    Crypto.open(key: key, nonce: UnsafeRawBufferPointer(rebasing: sealed[0..<Crypto.nonceBytes]), aad: aad,
+                                sealed: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes...]),
+                                into: UnsafeMutableRawBufferPointer(rebasing: region.writable[chunk.plaintextOffset..<(chunk.plaintextOffset + chunk.length)]))
+                }
             }
-            if !ok { failed.store(true, ordering: .relaxed) }
+            if !ok { failed.store(1, ordering: .relaxed) }
         }
-        guard !failed.load(ordering: .relaxed) else {
-            throw LineupError(.corruptStore, "\(name) fails its authentication")
+        switch failed.load(ordering: .relaxed) {
+        case 1: throw LineupError(.corruptStore, "\(name) fails its authentication")
+        case 2: throw LineupError(.corruptStore, "\(name) could not be read whole")
+        default: return (header, region.sealed())
         }
-        return (header, region.sealed())
+    }
+
+    /// ``openFile(size:read:kind:number:name:)`` of bytes already in memory.
+    func openFile(_ bytes: [UInt8], kind: EnvelopeHeader.Kind, number: UInt64?, name: String) throws -> (EnvelopeHeader, MappedRegion) {
+        try openFile(size: bytes.count, read: { buffer, offset in
+            let count = min(buffer.count, max(0, bytes.count - offset))
+            bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count)])) }
+            return count
+        }, kind: kind, number: number, name: name)
     }
 }
 
@@ -303,7 +372,14 @@ final class EnvelopeWriter {
 
     /// The header for `length` bytes of plaintext.
     private func header(length: Int) -> EnvelopeHeader {
-        EnvelopeHeader(kind: kind, chunkSize: chunkSize, number: number, storeID: cipher.storeID, plaintextLength: length)
+        EnvelopeHeader(kind: kind, chunkSize: chunkSize, number: number, storeID: cipher.storeID, plaintextLength: length,
+                       sessionSalt: cipher.sessionSalt)
+    }
+
+    deinit {
+        // Plaintext waiting in the buffers of a write that did not finish.
+        OPENSSL_cleanse(&first, first.count)
+        OPENSSL_cleanse(&current, current.count)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
@@ -352,8 +428,6 @@ final class EnvelopeWriter {
         }
         try emit(index: 0, bytes: first, count: min(length, chunkSize), last: last == 0)
         try final.encoded().withUnsafeBytes { try output($0, 0) }
-        OPENSSL_cleanse(&first, first.count)
-        OPENSSL_cleanse(&current, current.count)
         return final.fileSize
     }
 }
@@ -364,6 +438,8 @@ private final class SecureRegion: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let count: Int
     private let mapped: Int
+    /// Set once ``sealed()`` handed the memory to a region that releases it.
+    private var handedOver = false
 
     init(count: Int) throws {
         self.count = count
@@ -383,7 +459,16 @@ private final class SecureRegion: @unchecked Sendable {
     var writable: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: count) }
 
     /// A read-only region over the same memory; it wipes and frees it when released.
+    deinit {
+        guard !handedOver else { return }
+        // A file that failed its tags: wipe what the good chunks decrypted, and free it.
+        OPENSSL_cleanse(base, mapped)
+        _ = munlock(base, mapped)
+        _ = munmap(base, mapped)
+    }
+
     func sealed() -> MappedRegion {
+        handedOver = true
         _ = mprotect(base, mapped, PROT_READ)
         let mapped = mapped
         return MappedRegion(base: UnsafeRawPointer(base), count: count) { base, _ in
