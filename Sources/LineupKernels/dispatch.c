@@ -4,7 +4,12 @@
 // does not save on a context switch must not be used, even though the CPU has it. The CPU side
 // comes from __builtin_cpu_supports; the OS side is read from XCR0 here, explicitly, because
 // whether __builtin_cpu_supports consults XCR0 depends on which runtime (libgcc or compiler-rt,
-// and which version) provides it.
+// and which version) provides it. The VNNI bits are read with CPUID directly, for the same
+// reason (older runtimes do not know them).
+//
+// The sets form a chain for the choice (serial < avx2 < avxvnni < avx512 < avx512vnni), but a
+// CPU may support a set without one below it (AVX512_VNNI without AVX-VNNI: Cascade Lake, Ice
+// Lake), so what is supported is kept as a set of levels, not as the highest one.
 #include "LineupKernels.h"
 
 #include <pthread.h>
@@ -15,7 +20,7 @@
 #include <cpuid.h>
 #endif
 
-enum level { LEVEL_SERIAL, LEVEL_AVX2, LEVEL_AVX512 };
+enum level { LEVEL_SERIAL, LEVEL_AVX2, LEVEL_AVXVNNI, LEVEL_AVX512, LEVEL_AVX512VNNI, LEVEL_COUNT };
 
 static const lineup_kernel_table serial_table = {
     .scores_f32 = scores_f32_serial,
@@ -24,6 +29,7 @@ static const lineup_kernel_table serial_table = {
     .scores_many_f32 = scores_many_f32_serial,
     .scores_many_f16 = scores_many_f16_serial,
     .scores_many_i8 = scores_many_i8_serial,
+    .scores_many_i8q = NULL,
     .isa = "serial",
 };
 
@@ -35,7 +41,19 @@ static const lineup_kernel_table avx2_table = {
     .scores_many_f32 = scores_many_f32_avx2,
     .scores_many_f16 = scores_many_f16_avx2,
     .scores_many_i8 = scores_many_i8_avx2,
+    .scores_many_i8q = NULL,
     .isa = "avx2",
+};
+
+static const lineup_kernel_table avxvnni_table = {
+    .scores_f32 = scores_f32_avx2,
+    .scores_f16 = scores_f16_avx2,
+    .scores_i8 = scores_i8_avx2,
+    .scores_many_f32 = scores_many_f32_avx2,
+    .scores_many_f16 = scores_many_f16_avx2,
+    .scores_many_i8 = scores_many_i8_avx2,
+    .scores_many_i8q = scores_many_i8q_avxvnni,
+    .isa = "avxvnni",
 };
 
 static const lineup_kernel_table avx512_table = {
@@ -45,14 +63,28 @@ static const lineup_kernel_table avx512_table = {
     .scores_many_f32 = scores_many_f32_avx512,
     .scores_many_f16 = scores_many_f16_avx512,
     .scores_many_i8 = scores_many_i8_avx512,
+    .scores_many_i8q = NULL,
     .isa = "avx512",
+};
+
+static const lineup_kernel_table avx512vnni_table = {
+    .scores_f32 = scores_f32_avx512,
+    .scores_f16 = scores_f16_avx512,
+    .scores_i8 = scores_i8_avx512,
+    .scores_many_f32 = scores_many_f32_avx512,
+    .scores_many_f16 = scores_many_f16_avx512,
+    .scores_many_i8 = scores_many_i8_avx512,
+    .scores_many_i8q = scores_many_i8q_avx512vnni,
+    .isa = "avx512vnni",
 };
 #endif
 
 static const lineup_kernel_table *table_for_level(enum level level) {
     switch (level) {
 #if defined(__x86_64__)
+    case LEVEL_AVX512VNNI: return &avx512vnni_table;
     case LEVEL_AVX512: return &avx512_table;
+    case LEVEL_AVXVNNI: return &avxvnni_table;
     case LEVEL_AVX2: return &avx2_table;
 #endif
     default: return &serial_table;
@@ -64,7 +96,9 @@ static int level_named(const char *isa) {
     if (isa == NULL) return -1;
     if (strcmp(isa, "serial") == 0) return LEVEL_SERIAL;
     if (strcmp(isa, "avx2") == 0) return LEVEL_AVX2;
+    if (strcmp(isa, "avxvnni") == 0) return LEVEL_AVXVNNI;
     if (strcmp(isa, "avx512") == 0) return LEVEL_AVX512;
+    if (strcmp(isa, "avx512vnni") == 0) return LEVEL_AVX512VNNI;
     return -1;
 }
 
@@ -78,11 +112,13 @@ static uint64_t read_xcr0(void) {
     return ((uint64_t)edx << 32) | eax;
 }
 
-static enum level detect_level(void) {
+/// The levels the CPU and the OS support, as a bit set (bit `level`).
+static unsigned detect_levels(void) {
+    unsigned levels = 1u << LEVEL_SERIAL;
     __builtin_cpu_init();
     unsigned int eax, ebx, ecx, edx;
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return LEVEL_SERIAL;
-    if ((ecx & bit_OSXSAVE) == 0) return LEVEL_SERIAL;   // no XGETBV, no AVX state
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return levels;
+    if ((ecx & bit_OSXSAVE) == 0) return levels;   // no XGETBV, no AVX state
     const uint64_t xcr0 = read_xcr0();
     // Bits 1-2: SSE and AVX (YMM upper halves). Bits 5-7: AVX-512 opmask, ZMM0-15 upper
     // halves, ZMM16-31.
@@ -91,27 +127,45 @@ static enum level detect_level(void) {
 
     const int avx2 = os_saves_ymm && __builtin_cpu_supports("avx2") &&
                      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    if (!avx2) return LEVEL_SERIAL;
+    if (!avx2) return levels;
+    levels |= 1u << LEVEL_AVX2;
+    // CPUID leaf 7: subleaf 0 ECX bit 11 is AVX512_VNNI; subleaf 1 EAX bit 4 is AVX-VNNI
+    // (subleaf 1 exists when subleaf 0 reports a maximum subleaf >= 1 in EAX).
+    unsigned int max_subleaf = 0, leaf7_ecx = 0, leaf7_1_eax = 0;
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+        max_subleaf = eax;
+        leaf7_ecx = ecx;
+        if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) leaf7_1_eax = eax;
+    }
+    if (leaf7_1_eax & (1u << 4)) levels |= 1u << LEVEL_AVXVNNI;
     const int avx512 = os_saves_zmm && __builtin_cpu_supports("avx512f") &&
                        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                        __builtin_cpu_supports("avx512dq");
-    return avx512 ? LEVEL_AVX512 : LEVEL_AVX2;
+    if (avx512) {
+        levels |= 1u << LEVEL_AVX512;
+        if (leaf7_ecx & (1u << 11)) levels |= 1u << LEVEL_AVX512VNNI;
+    }
+    return levels;
 }
 #else
-static enum level detect_level(void) { return LEVEL_SERIAL; }
+static unsigned detect_levels(void) { return 1u << LEVEL_SERIAL; }
 #endif
 
-static enum level supported_level;              // what the CPU and OS allow
+static unsigned supported_levels;               // bit set: what the CPU and OS allow
 static const lineup_kernel_table *chosen_table; // after LINEUP_KERNELS
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 
 static void detect(void) {
-    supported_level = detect_level();
-    enum level level = supported_level;
+    supported_levels = detect_levels();
+    enum level level = LEVEL_SERIAL;
+    for (int candidate = 0; candidate < LEVEL_COUNT; candidate++) {
+        if (supported_levels & (1u << candidate)) level = (enum level)candidate;
+    }
     // A request can only lower the level: forcing kernels the CPU lacks would crash with an
-    // illegal instruction, so such a request (or an unknown name) falls back to the best.
+    // illegal instruction, so such a request (or an unknown name) falls back to the best. Every
+    // supported level is at most the best, so honouring a supported one never raises it.
     int requested = level_named(getenv("LINEUP_KERNELS"));
-    if (requested >= 0 && (enum level)requested < level) level = (enum level)requested;
+    if (requested >= 0 && (supported_levels & (1u << requested))) level = (enum level)requested;
     chosen_table = table_for_level(level);
 }
 
@@ -123,6 +177,6 @@ const lineup_kernel_table *lineup_kernels(void) {
 const lineup_kernel_table *lineup_kernels_for(const char *isa) {
     pthread_once(&detect_once, detect);
     int level = level_named(isa);
-    if (level < 0 || (enum level)level > supported_level) return NULL;
+    if (level < 0 || !(supported_levels & (1u << level))) return NULL;
     return table_for_level((enum level)level);
 }

@@ -109,3 +109,21 @@ void scores_many_i8_serial(const void *rows, size_t row_stride, size_t count, si
                          scores + p * score_stride);
     }
 }
+
+// The quantised-probe reference: the integer sum in int32 (exact for dimension <= 65536:
+// |q * qp| <= 128 * 128), then the two float products in the order the contract fixes.
+void scores_many_i8q_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                            const int8_t *probes, size_t probe_stride, size_t probe_count,
+                            const float *probe_steps, const float *row_scales, float *scores,
+                            size_t score_stride) {
+    for (size_t p = 0; p < probe_count; p++) {
+        const int8_t *probe = probes + p * probe_stride;
+        const unsigned char *row = (const unsigned char *)rows;
+        for (size_t r = 0; r < count; r++, row += row_stride) {
+            const int8_t *q = (const int8_t *)row;
+            int32_t dot = 0;
+            for (size_t d = 0; d < dimension; d++) dot += (int32_t)q[d] * (int32_t)probe[d];
+            scores[p * score_stride + r] = ((float)dot * probe_steps[p]) * row_scales[r];
+        }
+    }
+}

@@ -264,10 +264,10 @@ import Testing
         }
     }
 
-    /// lineup_kernels() picks the best instruction set the CPU advertises (AVX-512 on a machine
-    /// with avx512f/bw/vl/dq), lowered only by LINEUP_KERNELS.
+    /// lineup_kernels() picks the best instruction set the CPU advertises (AVX-512 with VNNI on a
+    /// machine with avx512f/bw/vl/dq and avx512_vnni), lowered only by LINEUP_KERNELS.
     @Test func dispatchPicksTheBestSupportedSet() throws {
-        let levels = ["serial", "avx2", "avx512"]
+        let levels = ["serial", "avx2", "avxvnni", "avx512", "avx512vnni"]
         let table = try #require(lineup_kernels())
         let chosen = String(cString: try #require(table.pointee.isa))
         // What Linux reports the CPU (and kernel) support; elsewhere there is nothing to compare.
@@ -276,29 +276,35 @@ import Testing
             .split(separator: ":").last?.split(separator: " ").map(String.init) ?? [])
         let hasAVX2 = flags.isSuperset(of: ["avx2", "fma", "f16c"])
         let hasAVX512 = hasAVX2 && flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"])
-        let best = hasAVX512 ? "avx512" : hasAVX2 ? "avx2" : "serial"
+        let supported: [String: Bool] = [
+            "serial": true,
+            "avx2": hasAVX2,
+            "avxvnni": hasAVX2 && flags.contains("avx_vnni"),
+            "avx512": hasAVX512,
+            "avx512vnni": hasAVX512 && flags.contains("avx512_vnni"),
+        ]
+        let best = levels.last { supported[$0]! }!
         var expected = best
-        if let forced = ProcessInfo.processInfo.environment["LINEUP_KERNELS"],
-           let level = levels.firstIndex(of: forced), level < levels.firstIndex(of: best)! {
+        if let forced = ProcessInfo.processInfo.environment["LINEUP_KERNELS"], supported[forced] == true {
             expected = forced
         }
         #expect(chosen == expected, "flags say \(best), LINEUP_KERNELS=\(ProcessInfo.processInfo.environment["LINEUP_KERNELS"] ?? "unset")")
         #expect(table == lineup_kernels_for(expected))
-        // Every set up to the CPU's best is offered, none above it.
-        for (index, name) in levels.enumerated() {
-            #expect((lineup_kernels_for(name) != nil) == (index <= levels.firstIndex(of: best)!), "\(name)")
+        // Every set the CPU supports is offered, none other.
+        for name in levels {
+            #expect((lineup_kernels_for(name) != nil) == supported[name]!, "\(name)")
         }
     }
 
     @Test func kernelsForNamesTheirTables() throws {
-        for name in ["serial"] + Self.simdISAs {
+        for name in ["serial"] + Self.simdISAs + ["avxvnni", "avx512vnni"] {
             guard let table = lineup_kernels_for(name) else { continue }
             #expect(String(cString: table.pointee.isa) == name)
             #expect(table.pointee.scores_f32 != nil && table.pointee.scores_f16 != nil && table.pointee.scores_i8 != nil)
             #expect(lineup_kernels_for(name) == table)   // one table per set, not a copy per call
         }
         #expect(lineup_kernels_for("serial") != nil)
-        for unknown in ["", "AVX2", "avx", "sse4.2", "neon", "avx512f"] {
+        for unknown in ["", "AVX2", "avx", "sse4.2", "neon", "avx512f", "vnni", "avx512_vnni"] {
             #expect(lineup_kernels_for(unknown) == nil, "\(unknown)")
         }
         #expect(lineup_kernels_for(nil) == nil)

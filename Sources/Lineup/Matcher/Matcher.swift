@@ -22,6 +22,12 @@ struct MatchHit: Sendable, Equatable {
 /// probes) before moving on, so memory is read once per batch rather than once per probe and
 /// the batch runs near the FMA peak.
 ///
+/// **Quantised batches.** Over int8 blocks, where the dispatch table has an exact integer
+/// kernel (`scores_many_i8q`, VNNI), a batch quantises its probes to int8 too and scores in
+/// integers, several times faster than widening the rows to float; the approximate scores only
+/// choose candidates, which are then scored exactly (see ``QuantizedProbes`` for the bound that
+/// makes the choice safe), so every probe still gets exactly the answer it gets alone.
+///
 /// Stateless and thread-safe; each call allocates its own scratch.
 enum Matcher {
     /// Rows scored per kernel call: the tile that stays in cache while every probe visits it.
@@ -42,8 +48,12 @@ enum Matcher {
     }
 
     /// ``search(_:probe:k:threshold:)`` for each probe, in one blocked, parallel pass.
+    ///
+    /// - Parameter kernels: the kernel table to use (tests pass one with the serial reference
+    ///   of the quantised kernel, to exercise that path on any CPU); the single-probe kernels
+    ///   must be those ``search(_:probe:k:threshold:)`` uses, the chosen table's.
     static func searchBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int,
-                            threshold: Float) throws -> [[MatchHit]] {
+                            threshold: Float, kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [[MatchHit]] {
         guard !probes.isEmpty else { return [] }
         for probe in probes { precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty) }
         var plan: [(block: Int, start: Int, count: Int)] = []
@@ -57,7 +67,7 @@ enum Matcher {
         }
         let items = plan
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
-        let results = ResultSlots<[TopK]>(count: workers)
+        let results = ResultSlots<WorkerResult>(count: workers)
         let next = Atomic<Int>(0)
         let damaged = Atomic<Bool>(false)
         let dimension = snapshot.dimension
@@ -75,11 +85,23 @@ enum Matcher {
         let batched = probeCount > 1
         let gatherK = batched ? k + rescoreMargin : k
         let gatherThreshold = batched ? threshold - rescoreSlack : threshold
+        // Int8 blocks with an exact integer kernel: quantised probes, gathered by their bounds.
+        let quantizedKernel = kernels.scores_many_i8q
+        let quantized: QuantizedProbes? =
+            if batched, quantizedKernel != nil, !snapshot.blocks.isEmpty, snapshot.blocks.allSatisfy({ $0.encoding == .int8 }) {
+                QuantizedProbes(probeMatrix.pointer, count: probeCount, dimension: dimension)
+            } else {
+                nil
+            }
+        let table = SendableKernels(kernels)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var tops = (0..<probeCount).map { _ in TopK(capacity: gatherK) }
+            let kernels = table.kernels
+            var tops = quantized == nil ? (0..<probeCount).map { _ in TopK(capacity: gatherK) } : []
+            var gathers = quantized.map { quantized in
+                (0..<probeCount).map { QuantizedGather(k: k, threshold: threshold, bound: quantized.bounds[$0]) }
+            } ?? []
             // Scores of one tile: row r of probe p at p * tileRows + r.
             var scores = [Float](repeating: 0, count: tileRows * probeCount)
-            let kernels = lineup_kernels().pointee
             let allProbes = UnsafePointer(probeMatrix.pointer)
             scores.withUnsafeMutableBufferPointer { scores in
                 while true {
@@ -106,6 +128,17 @@ enum Matcher {
                             let count = min(tileRows, end - start)
                             let tile = rows + start * block.stride
                             let tileScales = rowScales.map { $0 + start }
+                            if let quantized, let quantizedKernel {
+                                quantizedKernel(tile, block.stride, count, block.dimension, quantized.elements,
+                                                quantized.stride, probeCount, quantized.steps, tileScales,
+                                                scores.baseAddress, tileRows)
+                                for probeIndex in 0..<probeCount {
+                                    gather(scores.baseAddress! + probeIndex * tileRows, count: count, firstRow: start,
+                                           block: block, blockIndex: item.block, into: &gathers[probeIndex])
+                                }
+                                start += count
+                                continue
+                            }
                             if probeCount == 1 {
                                 single(tile, block.stride, count, block.dimension, allProbes, tileScales, scores.baseAddress)
                             } else {
@@ -121,27 +154,54 @@ enum Matcher {
                     }
                 }
             }
-            results.set(worker, tops)
+            results.set(worker, WorkerResult(tops: tops, gathers: gathers))
         }
         if damaged.load(ordering: .relaxed) {
             throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
         }
         // Merge every worker's top-k into the first's.
         let perWorker = results.values()
-        return (0..<probes.count).map { probeIndex in
-            var merged = perWorker[0][probeIndex]
-            for worker in perWorker.dropFirst() {
-                for entry in worker[probeIndex].sorted() { merged.offer(entry) }
-            }
-            var entries = merged.sorted()
-            if batched {
+        return try (0..<probes.count).map { probeIndex in
+            let probe = probeMatrix.pointer + probeIndex * dimension
+            var entries: [TopK.Entry]
+            if let quantized {
+                let gathered = perWorker.map { $0.gathers[probeIndex] }
+                // A probe whose candidates overflowed (a gallery of near-duplicates of it) is
+                // searched again alone, which is exact by definition.
+                if gathered.contains(where: \.overflowed) {
+                    return try search(snapshot, probe: probes[probeIndex], k: k, threshold: threshold)
+                }
+                // The k best approximate scores of the whole snapshot, hence the final floor.
+                var best = TopK(capacity: k)
+                for gather in gathered {
+                    for entry in gather.best.sorted() { best.offer(entry) }
+                }
+                let floor = QuantizedGather.floor(threshold: threshold, bound: quantized.bounds[probeIndex],
+                                                  kthBest: best.entryScore)
                 var exact = TopK(capacity: k)
-                for entry in entries {
-                    let score = singleScore(snapshot, block: Int(entry.position >> 32), row: Int(entry.position & 0xFFFF_FFFF),
-                                            probe: probeMatrix.pointer + probeIndex * dimension)
-                    if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
+                for gather in gathered {
+                    for entry in gather.candidates where entry.score >= floor {
+                        let score = singleScore(snapshot, block: Int(entry.position >> 32), row: Int(entry.position & 0xFFFF_FFFF),
+                                                probe: probe, kernels: kernels)
+                        if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
+                    }
                 }
                 entries = exact.sorted()
+            } else {
+                var merged = perWorker[0].tops[probeIndex]
+                for worker in perWorker.dropFirst() {
+                    for entry in worker.tops[probeIndex].sorted() { merged.offer(entry) }
+                }
+                entries = merged.sorted()
+                if batched {
+                    var exact = TopK(capacity: k)
+                    for entry in entries {
+                        let score = singleScore(snapshot, block: Int(entry.position >> 32), row: Int(entry.position & 0xFFFF_FFFF),
+                                                probe: probe, kernels: kernels)
+                        if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
+                    }
+                    entries = exact.sorted()
+                }
             }
             return entries.map {
                 MatchHit(score: $0.score, block: Int($0.position >> 32), row: Int($0.position & 0xFFFF_FFFF))
@@ -160,9 +220,8 @@ enum Matcher {
     /// start every `tileRows` rows of a block), or alone if it is one of the tile's last
     /// `count % 4` rows.
     private static func singleScore(_ snapshot: CollectionSnapshot, block blockIndex: Int, row: Int,
-                                    probe: UnsafePointer<Float>) -> Float {
+                                    probe: UnsafePointer<Float>, kernels: lineup_kernel_table) -> Float {
         let block = snapshot.blocks[blockIndex]
-        let kernels = lineup_kernels().pointee
         let kernel: lineup_scores_fn = switch block.encoding {
         case .none: kernels.scores_f32
         case .fp16: kernels.scores_f16
@@ -185,6 +244,19 @@ enum Matcher {
         return min(max(score, -1), 1)
     }
 
+    /// Offers the live rows of one tile of approximate (quantised) scores that reach the
+    /// gather's floor. The floor only rises, so reading it once per tile is conservative.
+    @inline(__always)
+    private static func gather(_ scores: UnsafeMutablePointer<Float>, count: Int, firstRow: Int,
+                               block: VectorBlock, blockIndex: Int, into gather: inout QuantizedGather) {
+        let floor = gather.floor
+        for index in 0..<count where scores[index] >= floor {
+            let row = firstRow + index
+            guard block.isLive(row) else { continue }
+            gather.offer(.init(score: min(max(scores[index], -1), 1), position: UInt64(blockIndex) << 32 | UInt64(row)))
+        }
+    }
+
     /// Offers the live rows of one scored tile whose score reaches the threshold.
     @inline(__always)
     private static func collect(_ scores: UnsafeMutablePointer<Float>, count: Int, firstRow: Int,
@@ -201,6 +273,18 @@ enum Matcher {
             top.offer(.init(score: score, position: UInt64(blockIndex) << 32 | UInt64(row)))
         }
     }
+}
+
+/// A kernel table handed to the workers: plain function pointers and a static string, immutable.
+struct SendableKernels: @unchecked Sendable {
+    let kernels: lineup_kernel_table
+    init(_ kernels: lineup_kernel_table) { self.kernels = kernels }
+}
+
+/// What one worker of a batch found: a top-k per probe, or, for a quantised batch, a gather.
+struct WorkerResult {
+    var tops: [TopK]
+    var gathers: [QuantizedGather]
 }
 
 extension ProcessInfo {

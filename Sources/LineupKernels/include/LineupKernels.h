@@ -57,6 +57,41 @@ typedef void (*lineup_scores_many_fn)(const void *rows, size_t row_stride, size_
                                       size_t dimension, const float *probes, size_t probe_count,
                                       const float *row_scales, float *scores, size_t score_stride);
 
+/// Scores `count` int8 rows against `probe_count` probes that are themselves quantised to int8,
+/// in exact integer arithmetic (batch identification over int8 blocks):
+///
+///     dot(p, r) = sum_d row_r[d] * probes[p * probe_stride + d]          (an exact int32)
+///     scores[p * score_stride + r] = ((float)dot(p, r) * probe_steps[p]) * row_scales[r]
+///
+/// that is, in that order: the integer sum converted to float (rounded to nearest), times the
+/// probe's step, times the row's scale. Every kernel of this type computes the same integer sum
+/// and then the same two float products, so all of them (SIMD or serial, any blocking) return
+/// the same bits: they are held to the serial one exactly, not within a tolerance.
+///
+/// A probe p of floats is meant to be passed as q[d] = round(p[d] / step), step = max|p| / 127,
+/// so q lies in -127...127 and step * q approximates p within step / 2 in every element; the
+/// scores are then approximations of the float kernels' scores, and the caller bounds the
+/// difference (Matcher.swift, "Quantised batches").
+///
+/// - rows, row_stride, count, row_scales, score_stride: as in lineup_scores_many_fn (i8 rows,
+///   any alignment, any int8 value including -128; row_scales required).
+/// - dimension: elements per row and per probe, at most 65536 (so that no partial sum, even of
+///   the biased products the VNNI kernels form, leaves int32).
+/// - probes: probe p's `dimension` int8 elements at probes + p * probe_stride (bytes, any
+///   alignment, probe_stride >= dimension); the elements should be in -127...127 (-128 is
+///   allowed and exact).
+/// - probe_steps: one float per probe.
+/// - scores: as in lineup_scores_many_fn; only the count * probe_count scores are written.
+///
+/// Blocking and cache behaviour follow lineup_scores_many_fn: call it once per tile of rows (a
+/// few hundred) with every probe; the probes (probe_count * dimension bytes, 128 KiB for
+/// 256 x 512) should fit in L2.
+typedef void (*lineup_scores_many_i8q_fn)(const void *rows, size_t row_stride, size_t count,
+                                          size_t dimension, const int8_t *probes,
+                                          size_t probe_stride, size_t probe_count,
+                                          const float *probe_steps, const float *row_scales,
+                                          float *scores, size_t score_stride);
+
 /// The kernels chosen for this CPU, with the name of the instruction set they use (`isa`, the
 /// last field).
 typedef struct lineup_kernel_table {
@@ -66,20 +101,30 @@ typedef struct lineup_kernel_table {
     lineup_scores_many_fn scores_many_f32;
     lineup_scores_many_fn scores_many_f16;
     lineup_scores_many_fn scores_many_i8;
+    /// The exact integer multi-probe kernel for int8 rows and int8-quantised probes, or NULL
+    /// where the set has no instruction for it that beats scores_many_i8 (no VNNI): serial,
+    /// avx2 and avx512 leave it NULL, avxvnni and avx512vnni fill it. Callers that find it
+    /// NULL score int8 batches with scores_many_i8.
+    lineup_scores_many_i8q_fn scores_many_i8q;
     const char *isa;
 } lineup_kernel_table;
 
 /// The dispatch table for this CPU, detected on first use. Thread-safe; never NULL.
 ///
-/// The best instruction set the CPU and the OS support is chosen: "avx512" (AVX-512 F, BW, VL,
-/// DQ with FMA and F16C, and the OS saving the ZMM state), then "avx2" (AVX2, FMA, F16C), else
-/// "serial". The environment variable LINEUP_KERNELS=serial|avx2|avx512, read once, lowers the
-/// choice (for tests and benchmarks); it never raises it above what the CPU supports, and an
-/// unknown value is ignored.
+/// The instruction sets, from the lowest:
+///   "serial"      portable C;
+///   "avx2"        AVX2, FMA, F16C (the OS saving the YMM state);
+///   "avxvnni"     "avx2" plus AVX-VNNI (VEX-encoded VPDPBUSD on 256-bit vectors);
+///   "avx512"      AVX-512 F, BW, VL, DQ with FMA and F16C (the OS saving the ZMM state);
+///   "avx512vnni"  "avx512" plus AVX512_VNNI (VPDPBUSD on 512-bit vectors).
+/// The highest the CPU and the OS support is chosen. The environment variable
+/// LINEUP_KERNELS=<one of those names>, read once, lowers the choice (for tests and
+/// benchmarks): a named set the CPU supports is used; a set it lacks (which would crash with an
+/// illegal instruction) and an unknown name are ignored, leaving the best.
 const lineup_kernel_table *lineup_kernels(void);
 
-/// The table of one named instruction set ("serial", "avx2", "avx512"), or NULL when the CPU
-/// (or the OS) lacks it or the name is unknown. Ignores LINEUP_KERNELS, so tests can hold every
+/// The table of one named instruction set (see lineup_kernels), or NULL when the CPU (or the
+/// OS) lacks it or the name is unknown. Ignores LINEUP_KERNELS, so tests can hold every
 /// available table to the serial one. Thread-safe.
 const lineup_kernel_table *lineup_kernels_for(const char *isa);
 
@@ -100,6 +145,13 @@ void scores_many_f16_serial(const void *rows, size_t row_stride, size_t count, s
 void scores_many_i8_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
                            const float *probes, size_t probe_count, const float *row_scales,
                            float *scores, size_t score_stride);
+/// The exact integer reference for lineup_scores_many_i8q_fn. In no table: without VNNI the
+/// integer path gains nothing over scores_many_i8 and costs the matcher a wider candidate
+/// gather; the kernel tests and the matcher's tests call it directly.
+void scores_many_i8q_serial(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                            const int8_t *probes, size_t probe_stride, size_t probe_count,
+                            const float *probe_steps, const float *row_scales, float *scores,
+                            size_t score_stride);
 
 #if defined(__x86_64__)
 /// AVX2 + FMA + F16C kernels. Call only where lineup_kernels_for("avx2") is not NULL.
@@ -136,6 +188,18 @@ void scores_many_f16_avx512(const void *rows, size_t row_stride, size_t count, s
 void scores_many_i8_avx512(const void *rows, size_t row_stride, size_t count, size_t dimension,
                            const float *probes, size_t probe_count, const float *row_scales,
                            float *scores, size_t score_stride);
+
+/// VPDPBUSD kernels for lineup_scores_many_i8q_fn. Call the first only where
+/// lineup_kernels_for("avxvnni") is not NULL, the second only where
+/// lineup_kernels_for("avx512vnni") is not NULL.
+void scores_many_i8q_avxvnni(const void *rows, size_t row_stride, size_t count, size_t dimension,
+                             const int8_t *probes, size_t probe_stride, size_t probe_count,
+                             const float *probe_steps, const float *row_scales, float *scores,
+                             size_t score_stride);
+void scores_many_i8q_avx512vnni(const void *rows, size_t row_stride, size_t count,
+                                size_t dimension, const int8_t *probes, size_t probe_stride,
+                                size_t probe_count, const float *probe_steps,
+                                const float *row_scales, float *scores, size_t score_stride);
 #endif
 
 /// CRC32C (Castagnoli, reflected 0x82F63B78, init and final XOR 0xFFFFFFFF), continuing from
