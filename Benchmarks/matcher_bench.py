@@ -102,8 +102,10 @@ def main():
                     line += f"  FAISS {faiss_name} {reference * 1000:8.2f} ms -> {single / reference:.2f}x"
                 line += f"  | batch {args.batch}: {lineup['batch_seconds_per_probe'] * 1000:.2f} ms/probe ({lineup['batch_seconds_per_probe'] / entry['numpy_gemm_seconds_per_probe']:.2f}x BLAS gemm)"
                 line += f"  | {lineup['store_bytes_per_faceprint']:.0f} B/Faceprint on disk"
-                if "resident_bytes_after_scan" in lineup:
-                    line += f", {lineup['resident_bytes_after_scan'] / rows:.0f} resident"
+                if "resident_bytes_before_open" in lineup:
+                    grown = lineup["resident_bytes_after_scan"] - lineup["resident_bytes_before_open"]
+                    line += (f", {grown / rows:.0f} resident"
+                             f" (process {lineup['resident_bytes_after_scan'] / rows:.0f} incl. runtime)")
                 print(line)
             del data
         os.makedirs(os.path.join(HERE, "results"), exist_ok=True)

@@ -42,6 +42,14 @@ func connect(_ store: String, compression: VectorCompression = .none) throws -> 
     return sdk
 }
 
+/// The process's resident memory (VmRSS), where /proc has it.
+func residentBytes() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kilobytes * 1024
+}
+
 func readMatrix(_ path: String) throws -> NumpyMatrix {
     guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
     return try NumpyMatrix(npyBytes: [UInt8](data))
@@ -134,9 +142,10 @@ do {
         let repeatCount = Int(option("--repeat", in: arguments) ?? "10") ?? 10
         let batchSize = Int(option("--batch", in: arguments) ?? "0") ?? 0
         let probes = try readMatrix(arguments[3])
+        let faceprints = (0..<probes.rows).map { Faceprint(featureVector: Array(probes.row($0))) }
+        let residentBeforeOpen = residentBytes()
         let sdk = try connect(arguments[1])
         try sdk.loadCollection(arguments[2])
-        let faceprints = (0..<probes.rows).map { Faceprint(featureVector: Array(probes.row($0))) }
         _ = try sdk.identifyTopCandidate(faceprints[0], collectionName: arguments[2])   // warm the page cache
         var times: [Double] = []
         for index in 0..<repeatCount {
@@ -149,11 +158,12 @@ do {
         var values: [String: Any] = ["operation": "probe", "single_median_seconds": times[times.count / 2],
                                      "single_best_seconds": times[0],
                                      "faceprints": try sdk.getCollectionMetadata(arguments[2]).numFaceprints]
-        // Resident memory after a scan: the mapped segments' pages plus the heap (VmRSS).
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-           let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
-            values["resident_bytes_after_scan"] = kilobytes * 1024
+        // Resident memory after a scan: the mapped segments' pages plus the heap (VmRSS), and
+        // what the process held before opening the store (runtime, probes), so that the
+        // collection's own share can be told from the process's.
+        if let after = residentBytes(), let before = residentBeforeOpen {
+            values["resident_bytes_after_scan"] = after
+            values["resident_bytes_before_open"] = before
         }
         if batchSize > 0 {
             let batch = (0..<batchSize).map { faceprints[$0 % faceprints.count] }
