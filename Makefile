@@ -49,6 +49,7 @@ bench: deps
 	python3 Benchmarks/matcher_bench.py --plot $(MATCHER_ARGS)
 	python3 Benchmarks/store_bench.py $(STORE_ARGS)
 	python3 Benchmarks/encryption_bench.py $(ENCRYPTION_ARGS)
+	python3 Benchmarks/compaction_bench.py $(COMPACTION_ARGS)
 
 # The long reliability modes: hundreds of kill -9 trials, a longer crash workload.
 torture: deps

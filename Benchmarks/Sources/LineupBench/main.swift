@@ -5,11 +5,13 @@
 //   lineup-bench open-probe STORE COLLECTION PROBES.npy
 //   lineup-bench probe   STORE COLLECTION PROBES.npy [--repeat N] [--batch B]
 //   lineup-bench bandwidth --megabytes M --threads T
+//   lineup-bench compact STORE COLLECTION PROBES.npy [--remove-every K]
 //
 // Times come from the monotonic clock around the operation alone (not process start-up or
 // reading input files).
 import Foundation
 import Lineup
+import Synchronization
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
@@ -176,6 +178,84 @@ do {
             values["batch"] = batchSize
             values["batch_seconds_per_probe"] = best / Double(batchSize)
         }
+        report(values)
+
+    case "compact":
+        // Removes every K-th Faceprint (default 2: half), then times an explicit compaction
+        // while this thread keeps probing, against probes with no compaction running.
+        guard arguments.count >= 4 else { fail("usage: lineup-bench compact STORE COLLECTION PROBES.npy [--remove-every K]") }
+        let every = Int(option("--remove-every", in: arguments) ?? "2") ?? 2
+        let probes = try readMatrix(arguments[3])
+        let faceprints = (0..<probes.rows).map { Faceprint(featureVector: Array(probes.row($0))) }
+        func storeBytes() -> Int {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: arguments[1])) ?? []
+            return names.reduce(0) { total, name in
+                total + (((try? FileManager.default.attributesOfItem(atPath: arguments[1] + "/" + name))?[.size] as? Int) ?? 0)
+            }
+        }
+        // Removals are not what is measured: journal them without an fsync each.
+        var options = ConfigurationOptions()
+        options.dbms = .file
+        options.durability = .processCrash
+        options.automaticCompaction = false   // the explicit compaction below is what is timed
+        options.encryptionKey = ProcessInfo.processInfo.environment["LINEUP_PASSPHRASE"]
+        let sdk = SDK(options: options)
+        try sdk.createDatabaseConnection(arguments[1])
+        try sdk.loadCollection(arguments[2])
+        let uuids = try sdk.getCollectionIdentities(arguments[2]).keys.sorted()
+        let removeStart = ContinuousClock.now
+        for (index, uuid) in uuids.enumerated() where index % every == 0 {
+            try sdk.removeByUUID(uuid, collectionName: arguments[2])
+        }
+        let removeSeconds = seconds(since: removeStart)
+        try sdk.checkpoint()
+        let sizeBefore = storeBytes()
+        let spaceBefore = try sdk.getCollectionSpace(arguments[2])
+        func probeOnce(_ index: Int) throws -> Double {
+            let start = ContinuousClock.now
+            _ = try sdk.identifyTopCandidates(faceprints[index % faceprints.count], numCandidates: 10, threshold: -1,
+                                              collectionName: arguments[2])
+            return seconds(since: start)
+        }
+        _ = try probeOnce(0)
+        var idle: [Double] = []
+        for index in 0..<15 { idle.append(try probeOnce(index)) }
+        idle.sort()
+        nonisolated(unsafe) var compaction = CompactionReport()
+        nonisolated(unsafe) var compactError: Error?
+        let finished = Atomic<Bool>(false)
+        let compactStart = ContinuousClock.now
+        let thread = Thread {
+            do { compaction = try sdk.compact(collectionName: arguments[2]) } catch { compactError = error }
+            finished.store(true, ordering: .releasing)
+        }
+        thread.start()
+        var during: [Double] = []
+        var index = 0
+        while !finished.load(ordering: .acquiring) {
+            during.append(try probeOnce(index))
+            index += 1
+        }
+        let compactSeconds = seconds(since: compactStart)
+        if let compactError { throw compactError }
+        during.sort()
+        let spaceAfter = try sdk.getCollectionSpace(arguments[2])
+        var values: [String: Any] = ["operation": "compact", "removed": (uuids.count + every - 1) / every]
+        values["remove_seconds"] = removeSeconds
+        values["compact_seconds"] = compactSeconds
+        values["bytes_rewritten"] = compaction.bytesAfter
+        values["bytes_replaced"] = compaction.bytesBefore
+        values["faceprints_copied"] = compaction.faceprintsCopied
+        values["faceprints_erased"] = compaction.faceprintsErased
+        values["live_megabytes_per_second"] = Double(compaction.bytesAfter) / 1e6 / compactSeconds
+        values["store_bytes_before"] = sizeBefore
+        values["store_bytes_after"] = storeBytes()
+        values["dead_bytes_before"] = spaceBefore.deadBytes
+        values["dead_bytes_after"] = spaceAfter.deadBytes
+        values["idle_probe_median_seconds"] = idle[idle.count / 2]
+        values["probes_during_compaction"] = during.count
+        values["during_probe_median_seconds"] = during.isEmpty ? 0 : during[during.count / 2]
+        values["during_probe_worst_seconds"] = during.last ?? 0
         report(values)
 
     case "bandwidth":

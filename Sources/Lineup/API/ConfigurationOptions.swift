@@ -51,6 +51,9 @@ public struct ConfigurationOptions: Sendable, Equatable {
     public var readOnly: Bool = false
     /// What an acknowledged change survives (`.file`); see ``Durability``.
     public var durability: Durability = .full
+    /// Whether a writable on-disk store compacts on its own, in the background, once a quarter
+    /// of a segment is removed (`.file`). `SDK.compact` works either way.
+    public var automaticCompaction: Bool = true
 
     public init() {}
 }

@@ -43,7 +43,8 @@ public final class SDK: Sendable {
                 throw LineupError(.invalidArgument, "the encryption key is empty")
             }
             let fileOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability,
-                                                             passphrase: options.encryptionKey)
+                                                             passphrase: options.encryptionKey,
+                                                             compaction: options.automaticCompaction ? .automatic : .manual)
             // One open store per path in a process: connecting again to the store this process
             // has open, with the same options, reuses it; with other options, closes it first
             // (its lock would otherwise keep the new connection from writing).

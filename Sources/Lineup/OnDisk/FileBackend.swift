@@ -17,10 +17,10 @@ final class FileBackend: StorageBackend {
         var durability: Durability
         /// An encrypted store's passphrase (and a new store's: it is then created encrypted).
         var passphrase: String? = nil
-        /// PBKDF2 iterations for a new store's key file.
-        var kdfIterations: Int = KeyFile.defaultIterations
         /// Background compaction (explicit compaction is always available).
         var compaction: CompactionPolicy = .automatic
+        /// PBKDF2 iterations for a new store's key file.
+        var kdfIterations: Int = KeyFile.defaultIterations
     }
 
     init(path: String, options: FileBackendOptions, fileSystem: any FileSystem = PosixFileSystem.shared) throws {

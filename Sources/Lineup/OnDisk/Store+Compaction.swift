@@ -15,6 +15,14 @@ public struct CollectionSpace: Sendable, Equatable, Codable {
     public var deadBytes = 0
     /// Sealed segment files.
     public var segments = 0
+
+    public init(liveFaceprints: Int = 0, removedFaceprints: Int = 0, liveBytes: Int = 0, deadBytes: Int = 0, segments: Int = 0) {
+        self.liveFaceprints = liveFaceprints
+        self.removedFaceprints = removedFaceprints
+        self.liveBytes = liveBytes
+        self.deadBytes = deadBytes
+        self.segments = segments
+    }
 }
 
 /// What one compaction did.
@@ -29,6 +37,8 @@ public struct CompactionReport: Sendable, Equatable {
     /// Bytes of the replaced files, and of the new ones.
     public var bytesBefore = 0
     public var bytesAfter = 0
+
+    public init() {}
 }
 
 /// When compaction runs on its own (FORMAT.md, "Compaction").
