@@ -44,7 +44,7 @@ import Testing
                                 count: rows.count) { index in
             SegmentWriter.Row(id: rows[index].id, identity: rows[index].identity, vector: rows[index].vector.bytes,
                               scale: rows[index].vector.scale)
-        }
+        }.fileSize
     }
 
     static func open(_ directory: String, number: UInt64 = 3, collectionID: UInt32 = 2, fileSize: UInt64,

@@ -35,12 +35,9 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
 
     /// Opens and checks `path`, which the manifest says is segment `number` of collection
     /// `collectionID`, of `fileSize` bytes.
-    ///
-    /// `verify: false` is for a file this process has just written and synced: its checksums
-    /// were computed from the bytes in memory, and reading them back through the page cache
-    /// would only find those same bytes again.
-    init(fileSystem: any FileSystem, path: String, number: UInt64, collectionID: UInt32,
-         fileSize: UInt64, storeID: RecordID, verification: Verification = .full, cipher: StoreCipher? = nil) throws {
+    convenience init(fileSystem: any FileSystem, path: String, number: UInt64, collectionID: UInt32,
+                     fileSize: UInt64, storeID: RecordID, verification: Verification = .full,
+                     cipher: StoreCipher? = nil) throws {
         let name = FormatConstants.segmentName(number)
         let descriptor: Int32
         do {
@@ -53,30 +50,37 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         guard UInt64(size) == fileSize, size >= FormatConstants.segmentHeaderSize else {
             throw LineupError(.corruptStore, "segment \(name) has \(size) bytes; the manifest says \(fileSize)")
         }
-        self.fileSize = fileSize
-        let plaintextSize: Int
         if let cipher {
             // An encrypted segment is decrypted into locked process memory; every chunk's tag
             // is checked on the way, so its vectors need no checksum pass of their own.
-            let (envelope, plaintext) = try cipher.openFile(size: size, read: { buffer, offset in
+            let (_, plaintext) = try cipher.openFile(size: size, read: { buffer, offset in
                 try fileSystem.read(descriptor, into: buffer, at: offset)
             }, kind: .segment, number: number, name: "segment \(name)")
-            region = plaintext
-            plaintextSize = envelope.plaintextLength
+            try self.init(region: plaintext, fileSize: fileSize, number: number, collectionID: collectionID, storeID: storeID,
+                          verification: verification, authenticated: true)
         } else {
-            region = try fileSystem.map(descriptor, length: size)
-            plaintextSize = size
+            try self.init(region: try fileSystem.map(descriptor, length: size), fileSize: fileSize, number: number,
+                          collectionID: collectionID, storeID: storeID, verification: verification, authenticated: false)
         }
-        header = try region.withUnsafeBytes { try SegmentHeader.decode($0, fileSize: plaintextSize) }
+    }
+
+    /// A segment over its bytes in `region`: the file mapped, or its plaintext in memory.
+    /// `authenticated` bytes (decrypted, every tag checked; or kept from the write itself)
+    /// need no vector checksum pass.
+    init(region: MappedRegion, fileSize: UInt64, number: UInt64, collectionID: UInt32, storeID: RecordID,
+         verification: Verification, authenticated: Bool) throws {
+        self.fileSize = fileSize
+        self.region = region
+        header = try region.withUnsafeBytes { try SegmentHeader.decode($0, fileSize: region.count) }
         guard header.segmentNumber == number, header.collectionID == collectionID, header.storeID == storeID else {
-            throw LineupError(.corruptStore, "segment \(name) belongs elsewhere")
+            throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) belongs elsewhere")
         }
         vectorBlockCount = SegmentHeader.vectorChecksumCount(header.sections[SegmentHeader.Section.vectors.rawValue].length)
         vectorBlockStates = .allocate(capacity: max(vectorBlockCount, 1))
-        let initial: UInt8 = verification == .justWritten || cipher != nil ? 1 : 0
+        let initial: UInt8 = verification == .justWritten || authenticated ? 1 : 0
         for index in 0..<vectorBlockCount { (vectorBlockStates + index).initialize(to: Atomic(initial)) }
         switch verification {
-        case .full: try verify(vectors: cipher == nil)
+        case .full: try verify(vectors: !authenticated)
         case .vectorsOnFirstUse: try verify(vectors: false)
         case .justWritten: break
         }

@@ -20,9 +20,11 @@ struct SegmentWriter {
     var cipher: StoreCipher? = nil
 
     /// Writes segment `number` holding `count` rows that `row` returns in order, and returns
-    /// its file size (the envelope's, in an encrypted store).
+    /// its file size (the envelope's, in an encrypted store) — and, in an encrypted store, the
+    /// plaintext just written, kept in locked memory, so that the new segment need not be
+    /// read back and decrypted.
     func write(number: UInt64, collectionID: UInt32, encoding: VectorCompression, dimension: Int,
-               count: Int, row: (Int) -> Row) throws -> UInt64 {
+               count: Int, row: (Int) -> Row) throws -> (fileSize: UInt64, plaintext: MappedRegion?) {
         precondition(count > 0 && count <= Int(UInt32.max))
         let stride = rowStride(dimension: dimension, encoding: encoding)
         let vectorBytes = dimension * encoding.bytesPerDimension
@@ -55,7 +57,14 @@ struct SegmentWriter {
         var closed = false
         defer { if !closed { fileSystem.close(descriptor); try? fileSystem.unlink(temporaryPath) } }
         let fileSystem = self.fileSystem
-        let envelope = cipher?.envelopeWriter(kind: .segment, number: number) { bytes, offset in
+        // What the plaintext can take at most: the fixed-size sections, and identities at
+        // their largest (1,024 bytes and a length each), LZ4's worst case, and alignment.
+        let blocks = (count + FormatConstants.identityBlockRows - 1) / FormatConstants.identityBlockRows
+        let identityBound = count * (Validation.maximumIdentityBytes + 2)
+        let bound = FormatConstants.segmentHeaderSize + count * stride + count * (4 + 16 + 4 + 12) + blocks * 16
+            + identityBound + identityBound / 255 + blocks * 16 + SegmentHeader.vectorChecksumCount(count * stride) * 4
+            + FormatConstants.segmentSectionCount * FormatConstants.sectionAlignment
+        let envelope = try cipher?.envelopeWriter(kind: .segment, number: number, retaining: bound) { bytes, offset in
             try fileSystem.write(descriptor, bytes, at: offset)
         }
         func put(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
@@ -143,6 +152,6 @@ struct SegmentWriter {
         closed = true
         try fileSystem.rename(temporaryPath, to: finalPath)
         try fileSystem.syncDirectory(directory)
-        return UInt64(fileSize)
+        return (UInt64(fileSize), envelope?.retained())
     }
 }

@@ -636,9 +636,13 @@ final class Store: @unchecked Sendable {
     /// back what was just written). The caller publishes it in a manifest.
     func writeSegment(number: UInt64, for state: CollectionState, dimension: Int, count: Int,
                               storeID: RecordID, row: (Int) -> SegmentWriter.Row) throws -> Segment {
-        let size = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: storeID, cipher: cipher)
+        let (size, plaintext) = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: storeID, cipher: cipher)
             .write(number: number, collectionID: state.id, encoding: state.settings.compression,
                    dimension: dimension, count: count, row: row)
+        if let plaintext {
+            return try Segment(region: plaintext, fileSize: size, number: number, collectionID: state.id, storeID: storeID,
+                               verification: .justWritten, authenticated: true)
+        }
         return try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(number),
                            number: number, collectionID: state.id, fileSize: size, storeID: storeID,
                            verification: .justWritten, cipher: cipher)

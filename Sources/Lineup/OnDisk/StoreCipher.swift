@@ -247,16 +247,18 @@ final class StoreCipher: @unchecked Sendable {
 
     // MARK: Envelopes
 
-    /// A writer of one enveloped file; see ``EnvelopeWriter``.
-    func envelopeWriter(kind: EnvelopeHeader.Kind, number: UInt64,
-                        output: @escaping (UnsafeRawBufferPointer, Int) throws -> Void) -> EnvelopeWriter {
-        EnvelopeWriter(cipher: self, kind: kind, number: number, output: output)
+    /// A writer of one enveloped file; see ``EnvelopeWriter``. With `retaining`, it also keeps
+    /// the plaintext (at most that many bytes) in locked memory, for ``EnvelopeWriter/retained()``.
+    func envelopeWriter(kind: EnvelopeHeader.Kind, number: UInt64, retaining capacity: Int? = nil,
+                        output: @escaping (UnsafeRawBufferPointer, Int) throws -> Void) throws -> EnvelopeWriter {
+        EnvelopeWriter(cipher: self, kind: kind, number: number, output: output,
+                       retained: try capacity.map { try SecureRegion(count: $0, reserveOnly: true) })
     }
 
     /// `plaintext` as a whole enveloped file.
     func sealFile(kind: EnvelopeHeader.Kind, number: UInt64, plaintext: [UInt8]) throws -> [UInt8] {
         var file: [UInt8] = []
-        let writer = envelopeWriter(kind: kind, number: number) { bytes, offset in
+        let writer = try envelopeWriter(kind: kind, number: number) { bytes, offset in
             if file.count < offset + bytes.count { file += [UInt8](repeating: 0, count: offset + bytes.count - file.count) }
             file.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[offset..<(offset + bytes.count)]).copyMemory(from: bytes) }
         }
@@ -359,13 +361,15 @@ final class EnvelopeWriter {
     private var current: [UInt8]
     private var currentIndex = 1
     private var length = 0
+    private let retainedPlaintext: SecureRegion?
 
     fileprivate init(cipher: StoreCipher, kind: EnvelopeHeader.Kind, number: UInt64,
-                     output: @escaping (UnsafeRawBufferPointer, Int) throws -> Void) {
+                     output: @escaping (UnsafeRawBufferPointer, Int) throws -> Void, retained: SecureRegion?) {
         self.cipher = cipher
         self.kind = kind
         self.number = number
         self.output = output
+        self.retainedPlaintext = retained
         first = [UInt8](repeating: 0, count: chunkSize)
         current = [UInt8](repeating: 0, count: chunkSize)
     }
@@ -383,6 +387,10 @@ final class EnvelopeWriter {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        if let retainedPlaintext, !bytes.isEmpty {
+            precondition(offset + bytes.count <= retainedPlaintext.count, "more plaintext than the writer retains")
+            UnsafeMutableRawBufferPointer(rebasing: retainedPlaintext.writable[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+        }
         var position = offset
         var source = 0
         while source < bytes.count {
@@ -430,30 +438,39 @@ final class EnvelopeWriter {
         try final.encoded().withUnsafeBytes { try output($0, 0) }
         return final.fileSize
     }
+
+    /// After ``finish()``: the plaintext written, kept in locked, read-only memory (when the
+    /// writer was made retaining it).
+    func retained() -> MappedRegion? {
+        retainedPlaintext?.sealed(length: length)
+    }
 }
 
 /// Anonymous memory for decrypted data: locked where permitted, excluded from core dumps,
 /// made read-only once filled, wiped and unmapped when the last reference goes.
 private final class SecureRegion: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
-    let count: Int
-    private let mapped: Int
-    /// Set once ``sealed()`` handed the memory to a region that releases it.
+    private(set) var count: Int
+    private var mapped: Int
+    private var locked: Bool
+    /// Set once ``sealed(length:)`` handed the memory to a region that releases it.
     private var handedOver = false
+    private static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
 
-    init(count: Int) throws {
+    /// `count` bytes, locked now; or, `reserveOnly`, address space for up to `count` bytes
+    /// whose pages exist only once written, locked when sealed.
+    init(count: Int, reserveOnly: Bool = false) throws {
         self.count = count
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        mapped = max(page, (count + page - 1) / page * page)
-        guard let address = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              address != MAP_FAILED else {
-            throw LineupError(.ioError, "cannot allocate \(count) bytes for a decrypted file", errno: errno)
+        mapped = max(SecureRegion.page, (count + SecureRegion.page - 1) / SecureRegion.page * SecureRegion.page)
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | (reserveOnly ? MAP_NORESERVE : 0)
+        guard let address = mmap(nil, mapped, PROT_READ | PROT_WRITE, flags, -1, 0), address != MAP_FAILED else {
+            throw LineupError(.ioError, "cannot allocate \(count) bytes for plaintext", errno: errno)
         }
         base = address
         #if os(Linux)
         _ = madvise(address, mapped, MADV_DONTDUMP)
         #endif
-        _ = mlock(address, mapped)
+        locked = !reserveOnly && mlock(address, mapped) == 0
     }
 
     var writable: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: count) }
@@ -467,8 +484,19 @@ private final class SecureRegion: @unchecked Sendable {
         _ = munmap(base, mapped)
     }
 
-    func sealed() -> MappedRegion {
+    /// The first `length` bytes (all when nil) as a read-only region that wipes and frees
+    /// the memory when released; pages past them are returned now.
+    func sealed(length: Int? = nil) -> MappedRegion {
         handedOver = true
+        if let length {
+            let keep = max(SecureRegion.page, (length + SecureRegion.page - 1) / SecureRegion.page * SecureRegion.page)
+            if keep < mapped {
+                _ = munmap(base + keep, mapped - keep)
+                mapped = keep
+            }
+            count = length
+        }
+        if !locked { locked = mlock(base, mapped) == 0 }
         _ = mprotect(base, mapped, PROT_READ)
         let mapped = mapped
         return MappedRegion(base: UnsafeRawPointer(base), count: count) { base, _ in
