@@ -12,6 +12,14 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-file"), help: "A file holding the store's passphrase.")
     var passphraseFile: String?
 
+    @Flag(name: .customLong("shared"),
+          help: "Shared mode: several processes write the store, and each receives the others' changes on its own.")
+    var shared = false
+
+    @Option(name: .customLong("check-interval"),
+            help: "Seconds between change checks in shared mode (default: DB_NOTIFICATION_CHECK_FREQUENCY, else 30).")
+    var checkInterval: Double?
+
     /// The passphrase from `--passphrase-file` (its first line), else `LINEUP_PASSPHRASE`;
     /// nil when neither is given.
     func passphrase() throws -> String? {
@@ -26,8 +34,9 @@ struct StoreOptions: ParsableArguments {
     /// An SDK connected to the store, with `configure` applied to its options first.
     func connect(readOnly: Bool = false, configure: (inout ConfigurationOptions) -> Void = { _ in }) throws -> SDK {
         var options = ConfigurationOptions()
-        options.dbms = .file
+        options.dbms = shared ? .shared : .file
         options.readOnly = readOnly
+        options.notificationCheckInterval = checkInterval
         options.encryptionKey = try passphrase()
         configure(&options)
         let sdk = SDK(options: options)
@@ -394,6 +403,38 @@ struct RekeyCommand: ParsableCommand {
             }
             let sdk = try storeOptions.connect()
             try sdk.rekey(newEncryptionKey: newPassphrase)
+        }
+    }
+}
+
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Follow a collection in shared mode: one line \"TIME COUNT\" each time its live count changes.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument var collection: String
+    @Option(help: "Stop once the count reaches this.") var until: Int?
+    @Option(help: "Stop after this many seconds.") var timeout: Double = 3600
+
+    func run() throws {
+        try reportingErrors {
+            var options = storeOptions
+            options.shared = true
+            let sdk = try options.connect()
+            try sdk.loadCollection(collection)
+            let deadline = Date().addingTimeInterval(timeout)
+            var last = -1
+            while Date() < deadline {
+                // The shared connection catches up in the background; this only reads memory.
+                let count = try sdk.getCollectionSpace(collection).liveFaceprints
+                if count != last {
+                    emit(String(format: "%.6f %d", Date().timeIntervalSince1970, count))
+                    last = count
+                    if let until, count >= until { return }
+                }
+                usleep(1_000)
+            }
+            if let until, last < until { throw ExitCode(4) }
         }
     }
 }

@@ -84,7 +84,7 @@ extension SDKTests {
             #expect(try sdk.identifyTopCandidate(faceprint)?.uuid == uuid)
         }
 
-        @Test(arguments: [DatabaseManagementSystem.shared, .postgresql])
+        @Test(arguments: [DatabaseManagementSystem.postgresql])
         func unsupportedBackendLeavesPreviousConnection(dbms: DatabaseManagementSystem) throws {
             var rng = SeededGenerator(seed: 2)
             let sdk = try freshSDK()

@@ -97,7 +97,8 @@ extension SDK {
             return CollectionSpace(liveFaceprints: metadata.numFaceprints,
                                    liveBytes: metadata.numFaceprints * (metadata.featureVectorSizeBytes + 48))
         }
-        try file.store.refresh()
+        // Shared mode keeps itself up to date in the background; .file readers look now.
+        if !file.options.shared { try file.store.refresh() }
         return try file.store.collection(collectionName).space()
     }
 

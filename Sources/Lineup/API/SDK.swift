@@ -64,8 +64,26 @@ public final class SDK: Sendable {
             }
             backend = try FileBackend(path: connectionString, options: fileOptions)
         case .shared:
-            throw LineupError(.featureNotSupported,
-                              "the shared store (.shared) is not available in this version; use .file or .none")
+            if options.encryptionKey?.isEmpty == true {
+                throw LineupError(.invalidArgument, "the encryption key is empty")
+            }
+            let interval = try FileBackend.notificationCheckInterval(options)
+            let sharedOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability,
+                                                               passphrase: options.encryptionKey, compaction: .manual,
+                                                               shared: true, checkInterval: interval)
+            if let current = ProcessConnection.connection?.backend as? FileBackend,
+               current.canonicalPath == FileBackend.canonical(connectionString) {
+                if current.options == sharedOptions {
+                    backend = current
+                    break
+                }
+                if current.options.passphrase != sharedOptions.passphrase {
+                    _ = try StoreCipher.open(connectionString, fileSystem: PosixFileSystem.shared,
+                                             passphrase: sharedOptions.passphrase, writer: false)
+                }
+                ProcessConnection.disconnect()
+            }
+            backend = try FileBackend(path: connectionString, options: sharedOptions)
         case .postgresql:
             throw LineupError(.featureNotSupported,
                               "the PostgreSQL backend is not compiled in; build with the package trait PostgreSQL")

@@ -61,7 +61,7 @@ enum JournalReader {
 
     /// Throws `corruptStore` when the bytes from `start` hold a complete, acknowledged group
     /// after the damage (see the type's documentation).
-    private static func checkTail(_ bytes: UnsafeRawBufferPointer, from start: Int, journalNumber: UInt64,
+    static func checkTail(_ bytes: UnsafeRawBufferPointer, from start: Int, journalNumber: UInt64,
                                   after expected: UInt64) throws {
         var sawCommit = false
         var offset = start + FormatConstants.recordAlignment

@@ -146,6 +146,15 @@ final class CollectionState: Sendable {
         }
     }
 
+    /// Takes over `other`'s contents (the same collection, read again from disk), in one step
+    /// that snapshots see whole: loaded collections keep their object.
+    func adopt(_ other: CollectionState) {
+        let contents = other.inner.withLock { $0 }
+        inner.withLock { $0 = contents }
+        reservedDimension = other.reservedDimension
+        pendingRemovals = []
+    }
+
     // MARK: Compaction
 
     /// The sealed segments and their deletion bitmaps as they stand.

@@ -1,9 +1,14 @@
 import Foundation
 import Synchronization
 
-/// The on-disk backend (`DatabaseManagementSystem.file`): a ``Store`` behind the storage
-/// protocol, with the seed's SQLite semantics. The process that opens the store first writes
-/// it; another process reads it and sees the writer's changes each time it loads a collection.
+/// The on-disk backends: a ``Store`` behind the storage protocol.
+///
+/// `DatabaseManagementSystem.file` has the seed's SQLite semantics: the process that opens the
+/// store first writes it; another process reads it and sees the writer's changes each time it
+/// loads a collection. `.shared` has the seed's PostgreSQL semantics without a server: every
+/// process writes (one write at a time, on the store lock) and every process receives the
+/// others' changes on its own, every `notificationCheckInterval` seconds — sooner where the
+/// platform reports changes to the directory (inotify).
 final class FileBackend: StorageBackend {
     let store: Store
     /// The store's path with symbolic links resolved, to recognise the same store twice.
@@ -21,7 +26,16 @@ final class FileBackend: StorageBackend {
         var compaction: CompactionPolicy = .automatic
         /// PBKDF2 iterations for a new store's key file.
         var kdfIterations: Int = KeyFile.defaultIterations
+        /// `.shared`: several writing processes, kept in sync every `checkInterval` seconds.
+        var shared = false
+        var checkInterval: Double = 30
     }
+
+    /// Shared mode's change checks: the interval timer and the directory watch.
+    /// Set once in `init`, cancelled in `close()`.
+    nonisolated(unsafe) private var watchers: [any DispatchSourceProtocol] = []
+    private let syncQueue = DispatchQueue(label: "lineup.shared-sync", qos: .utility)
+    private let syncPending = Atomic<Bool>(false)
 
     init(path: String, options: FileBackendOptions, fileSystem: any FileSystem = PosixFileSystem.shared) throws {
         guard !path.isEmpty, !path.utf8.contains(0) else {
@@ -31,11 +45,76 @@ final class FileBackend: StorageBackend {
         do {
             store = try Store(path: path, fileSystem: fileSystem, readOnly: options.readOnly, durability: options.durability,
                               passphrase: options.passphrase, kdfIterations: options.kdfIterations,
-                              compaction: options.compaction)
+                              compaction: options.compaction, shared: options.shared)
         } catch let error as LineupError where error.code == .ioError {
             throw LineupError(.databaseConnectionError, "cannot open the store at \(path): \(error.message)", errno: error.underlyingErrno)
         }
         canonicalPath = FileBackend.canonical(path)
+        if options.shared { startWatching(path: path, interval: options.checkInterval) }
+    }
+
+    /// Checks for other processes' changes every `interval` seconds, and as soon as the store's
+    /// directory changes where inotify is available.
+    private func startWatching(path: String, interval: Double) {
+        let timer = DispatchSource.makeTimerSource(queue: syncQueue)
+        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(max(1, Int(interval * 50))))
+        timer.setEventHandler { [weak self] in self?.syncNow() }
+        timer.resume()
+        watchers.append(timer)
+        #if os(Linux)
+        let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        if descriptor >= 0 {
+            let mask = UInt32(IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+            if inotify_add_watch(descriptor, path, mask) >= 0 {
+                let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: syncQueue)
+                source.setEventHandler { [weak self] in
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    while buffer.withUnsafeMutableBytes({ read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
+                    self?.syncSoon()
+                }
+                source.setCancelHandler { _ = Glibc.close(descriptor) }
+                source.resume()
+                watchers.append(source)
+            } else {
+                _ = Glibc.close(descriptor)
+            }
+        }
+        #endif
+    }
+
+    /// One catch-up now (the timer), unless one is already queued.
+    private func syncNow() {
+        try? store.sync()
+    }
+
+    /// A catch-up after a directory event, coalescing bursts of events into one.
+    private func syncSoon() {
+        guard !syncPending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        syncQueue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in
+            guard let self else { return }
+            syncPending.store(false, ordering: .releasing)
+            try? store.sync()
+        }
+    }
+
+    /// Seconds between change checks in shared mode: the option, else the environment
+    /// variable `DB_NOTIFICATION_CHECK_FREQUENCY` (seconds, fractions allowed), else 30.
+    ///
+    /// - Throws: `invalidArgument` for a value that is not a positive number of seconds.
+    static func notificationCheckInterval(_ options: ConfigurationOptions) throws -> Double {
+        if let value = options.notificationCheckInterval {
+            guard value.isFinite, value > 0 else {
+                throw LineupError(.invalidArgument, "notificationCheckInterval must be a positive number of seconds")
+            }
+            return value
+        }
+        if let text = ProcessInfo.processInfo.environment["DB_NOTIFICATION_CHECK_FREQUENCY"] {
+            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0 else {
+                throw LineupError(.invalidArgument, "DB_NOTIFICATION_CHECK_FREQUENCY must be a positive number of seconds, not \(text)")
+            }
+            return value
+        }
+        return 30
     }
 
     static func canonical(_ path: String) -> String {
@@ -75,16 +154,18 @@ final class FileBackend: StorageBackend {
     }
 
     func metadata(of name: String) throws -> CollectionMetadata {
-        try store.refresh()
+        if !options.shared { try store.refresh() }
         return try store.collection(name).metadata(encrypted: store.isEncrypted)
     }
 
     func identities(of name: String) throws -> [String: String] {
-        try store.refresh()
+        if !options.shared { try store.refresh() }
         return try store.collection(name).identityMap()
     }
 
     func close() {
+        for watcher in watchers { watcher.cancel() }
+        syncQueue.sync {}   // a catch-up in progress finishes first
         store.close()
     }
 }

@@ -81,6 +81,10 @@ extension Store {
     @discardableResult
     func compact(collection name: String? = nil) throws -> CompactionReport {
         try compactionLock.withLock {
+            // Shared mode: the whole compaction holds the store lock (its new files must not
+            // look like orphans to another process's writer); readers never wait for it.
+            if isShared { try holdSharedLock() }
+            defer { if isShared { dropSharedLock() } }
             try exclusively {
                 if let name, collections[name] == nil { throw LineupError.noCollection(name) }
                 leaderActive = true

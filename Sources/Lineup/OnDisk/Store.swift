@@ -41,6 +41,11 @@ final class Store: @unchecked Sendable {
     let sealRows: Int
     let journalLimit: Int
     let compactionPolicy: CompactionPolicy
+    /// Shared mode (`.shared`): several processes write, each taking the store lock for one
+    /// write at a time and catching up with the others first (Store+Shared.swift).
+    let isShared: Bool
+    /// How deep this process is in the shared lock (guarded by `leaderActive` ownership).
+    var sharedLockDepth = 0
     /// Held for the whole of a compaction: one at a time, explicit or background.
     let compactionLock = NSLock()
     /// Background compactions queued or running; ``close()`` waits for them.
@@ -52,10 +57,10 @@ final class Store: @unchecked Sendable {
     let condition = NSCondition()
     // Everything below is guarded by `condition`.
     var lockDescriptor: Int32?
-    private var journalDescriptor: Int32?
+    var journalDescriptor: Int32?
     var manifest: Manifest
     var journalLength = 0
-    private var nextSequence: UInt64 = 1
+    var nextSequence: UInt64 = 1
     private var pending: [PendingRecord] = []
     /// Whether a background compaction is queued (``scheduleCompactionIfDue()``).
     var compactionScheduled = false
@@ -86,14 +91,16 @@ final class Store: @unchecked Sendable {
     init(path: String, fileSystem: any FileSystem = PosixFileSystem.shared, readOnly: Bool = false,
          durability: Durability = .full, sealRows: Int = Store.defaultSealRows,
          journalLimit: Int = Store.defaultJournalLimit, passphrase: String? = nil,
-         kdfIterations: Int = KeyFile.defaultIterations, compaction: CompactionPolicy = .manual) throws {
+         kdfIterations: Int = KeyFile.defaultIterations, compaction: CompactionPolicy = .manual,
+         shared: Bool = false) throws {
         self.path = path
         self.fileSystem = fileSystem
         self.durability = durability
         self.isReadOnlyRequested = readOnly
         self.sealRows = sealRows
         self.journalLimit = journalLimit
-        self.compactionPolicy = compaction
+        self.compactionPolicy = shared ? .manual : compaction
+        self.isShared = shared
         self.manifest = .empty(storeID: RecordID(high: 0, low: 0))
 
         var createdLock: Int32?
@@ -104,7 +111,9 @@ final class Store: @unchecked Sendable {
                 // so two processes creating one store at once cannot interleave.
                 try Store.prepareDirectory(path, fileSystem: fileSystem)
                 let descriptor = try fileSystem.open(path + "/" + FormatConstants.lockName, writable: true, create: true, exclusive: false)
-                if try fileSystem.lock(descriptor, exclusive: true, wait: false) {
+                // Shared mode waits for the lock (another process may be in the middle of a
+                // write) and gives it back once the store is open.
+                if try fileSystem.lock(descriptor, exclusive: true, wait: shared) {
                     createdLock = descriptor
                     cipher = try Store.createIfMissing(path, fileSystem: fileSystem, passphrase: passphrase,
                                                        kdfIterations: kdfIterations)
@@ -120,7 +129,8 @@ final class Store: @unchecked Sendable {
             }
             self.cipher = cipher
             lockDescriptor = createdLock
-            if createdLock == nil { try loadAsReader() } else { try loadFromDisk() }
+            if createdLock == nil { try loadAsReader() } else { try loadFromDisk(asWriter: true) }
+            if shared, let createdLock { fileSystem.unlock(createdLock) }
         } catch {
             if let createdLock { fileSystem.unlock(createdLock); fileSystem.close(createdLock) }
             if let journalDescriptor { fileSystem.close(journalDescriptor) }
@@ -263,17 +273,33 @@ final class Store: @unchecked Sendable {
     /// Reads the manifest, maps the segments, replays the journal after the checkpoint, and
     /// (as the writer) cuts a torn journal tail and deletes orphaned files. Cost: the number of
     /// segments plus the journal tail — plus, for now, one checksum pass over each segment.
-    private func loadFromDisk() throws {
+    ///
+    /// `asWriter` (this process holds the store lock) also cuts a torn tail, deletes orphans
+    /// and opens the journal for appending. Segments this process has mapped already are
+    /// reused, and collections it has loaded keep their objects (updated in place), so that
+    /// loading again, or catching up with another process, costs only what changed.
+    func loadFromDisk(asWriter: Bool) throws {
         let manifest = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
+        let existing = condition.withLock { collections }
+        var mapped: [UInt64: Segment] = [:]
+        for state in existing.values {
+            for segment in state.sealed().segments { mapped[segment.header.segmentNumber] = segment }
+        }
         var states: [UInt32: CollectionState] = [:]
         for entry in manifest.collections {
             var segments: [Segment] = []
             var removed: [DeletionBitmap?] = []
             for segmentEntry in entry.segments {
-                let segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(segmentEntry.number),
+                let segment: Segment
+                if let known = mapped[segmentEntry.number], known.fileSize == segmentEntry.fileSize,
+                   known.header.collectionID == entry.id {
+                    segment = known
+                } else {
+                    segment = try Segment(fileSystem: fileSystem, path: path + "/" + FormatConstants.segmentName(segmentEntry.number),
                                           number: segmentEntry.number, collectionID: entry.id,
                                           fileSize: segmentEntry.fileSize, storeID: manifest.storeID,
                                           verification: .vectorsOnFirstUse, cipher: cipher)
+                }
                 guard segment.rowCount == segmentEntry.rowCount, segment.header.dimension == entry.dimension,
                       segment.header.encoding == entry.settings.compression else {
                     throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(segmentEntry.number)) does not match the manifest")
@@ -290,30 +316,11 @@ final class Store: @unchecked Sendable {
         let journalName = FormatConstants.journalName(manifest.journalNumber)
         let (scan, _) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
         for record in scan.records {
-            guard let state = states[record.collectionID] else { continue }   // a deleted collection
-            switch record.type {
-            case .enroll:
-                guard let entries = try? JournalFormat.decodeEnrollments(record.payload, compression: state.settings.compression) else {
-                    throw LineupError(.corruptStore, "journal record \(record.sequence) is malformed")
-                }
-                do {
-                    try state.applyEnroll(entries.map {
-                        PreparedEnrollment(id: $0.id, identity: $0.identity, vector: $0.vector, dimension: $0.dimension)
-                    })
-                } catch {
-                    throw LineupError(.corruptStore, "journal record \(record.sequence) does not fit its collection")
-                }
-                state.reservedDimension = state.dimension
-            case .remove:
-                guard let ids = try? JournalFormat.decodeRemovals(record.payload) else {
-                    throw LineupError(.corruptStore, "journal record \(record.sequence) is malformed")
-                }
-                state.applyRemove(ids)
-            }
+            try Store.apply(record, to: states)
         }
 
         var journalDescriptor: Int32?
-        if lockDescriptor != nil {
+        if asWriter {
             let descriptor = try fileSystem.open(path + "/" + journalName, writable: true, create: false, exclusive: false)
             journalDescriptor = descriptor
             if scan.hasTornTail {
@@ -329,10 +336,51 @@ final class Store: @unchecked Sendable {
         }
         condition.withLock {
             self.manifest = manifest
-            self.journalDescriptor = journalDescriptor
+            if let journalDescriptor {
+                if let old = self.journalDescriptor { fileSystem.close(old) }
+                self.journalDescriptor = journalDescriptor
+            }
             self.journalLength = scan.validLength
             self.nextSequence = scan.nextSequence
-            self.collections = Dictionary(uniqueKeysWithValues: states.values.map { ($0.name, $0) })
+            // Loaded collections keep their objects: the new state moves into them.
+            var merged: [String: CollectionState] = [:]
+            let existingByID = Dictionary(uniqueKeysWithValues: existing.values.map { ($0.id, $0) })
+            for state in states.values {
+                if let old = existingByID[state.id] {
+                    old.adopt(state)
+                    merged[old.name] = old
+                } else {
+                    merged[state.name] = state
+                }
+            }
+            for old in existing.values where states[old.id] == nil { old.drop() }
+            self.collections = merged
+        }
+    }
+
+    /// Applies one journal record to the collection it names (none: a deleted collection).
+    ///
+    /// - Throws: `corruptStore` for a malformed record or one that does not fit.
+    static func apply(_ record: JournalFormat.Record, to states: [UInt32: CollectionState]) throws {
+        guard let state = states[record.collectionID] else { return }
+        switch record.type {
+        case .enroll:
+            guard let entries = try? JournalFormat.decodeEnrollments(record.payload, compression: state.settings.compression) else {
+                throw LineupError(.corruptStore, "journal record \(record.sequence) is malformed")
+            }
+            do {
+                try state.applyEnroll(entries.map {
+                    PreparedEnrollment(id: $0.id, identity: $0.identity, vector: $0.vector, dimension: $0.dimension)
+                })
+            } catch {
+                throw LineupError(.corruptStore, "journal record \(record.sequence) does not fit its collection")
+            }
+            state.reservedDimension = state.dimension
+        case .remove:
+            guard let ids = try? JournalFormat.decodeRemovals(record.payload) else {
+                throw LineupError(.corruptStore, "journal record \(record.sequence) is malformed")
+            }
+            state.applyRemove(ids)
         }
     }
 
@@ -348,10 +396,12 @@ final class Store: @unchecked Sendable {
         }
     }
 
-    /// Reads the store again from disk (a reader's way to see another process's changes).
+    /// Brings this process's view up to date with another process's changes: only what is
+    /// new (journal records, segments, a replaced manifest). A no-op for the one writer of a
+    /// `.file` store, which makes every change itself.
     func refresh() throws {
-        guard !isWriter else { return }
-        try loadAsReader()
+        guard isShared || !isWriter else { return }
+        try sync()
     }
 
     /// A reader's load: the writer may checkpoint between our reading the manifest and the
@@ -362,7 +412,7 @@ final class Store: @unchecked Sendable {
         while true {
             let before = try? readFile(FormatConstants.manifestName)
             do {
-                try loadFromDisk()
+                try loadFromDisk(asWriter: false)
                 return
             } catch let error as LineupError where error.code == .corruptStore && attempt < 8 {
                 guard let after = try? readFile(FormatConstants.manifestName), after != before else { throw error }
@@ -446,12 +496,22 @@ final class Store: @unchecked Sendable {
     // MARK: Group commit
 
     /// Runs `body` as the only writer of the journal and manifest, the commit lock held.
+    ///
+    /// In shared mode it also holds the store lock, having caught up with other processes.
     func exclusively<R>(_ body: () throws -> R) throws -> R {
         condition.lock()
         defer { condition.unlock() }
         try checkWritable()
         while leaderActive { condition.wait() }
         try checkWritable()
+        guard isShared else { return try body() }
+        leaderActive = true
+        defer {
+            leaderActive = false
+            condition.broadcast()
+        }
+        try acquireSharedLock()
+        defer { releaseSharedLock() }
         return try body()
     }
 
@@ -486,6 +546,26 @@ final class Store: @unchecked Sendable {
         defer { condition.unlock() }
         try checkWritable()
         guard !state.isDropped else { throw LineupError.noCollection(state.name) }
+        if isShared {
+            // One record at a time, the store lock held, validated against the state as caught
+            // up with the other processes.
+            while leaderActive { condition.wait() }
+            try checkWritable()
+            leaderActive = true
+            defer {
+                leaderActive = false
+                condition.broadcast()
+            }
+            try acquireSharedLock()
+            defer { releaseSharedLock() }
+            guard !state.isDropped else { throw LineupError.noCollection(state.name) }
+            let (payload, apply) = try prepare()
+            let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
+                                                    isCommit: false, payload: payload), apply: apply)
+            nextSequence += 1
+            writeGroup([entry])
+            return try entry.result!.get()
+        }
         let (payload, apply) = try prepare()
         let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
                                                 isCommit: false, payload: payload), apply: apply)
@@ -507,6 +587,14 @@ final class Store: @unchecked Sendable {
         leaderActive = true
         let batch = pending
         pending = []
+        writeGroup(batch)
+        leaderActive = false
+        condition.broadcast()
+    }
+
+    /// Writes and syncs `batch` as one commit group, applies it, and checkpoints when due.
+    /// Called by the leader with the lock held; releases it during I/O.
+    private func writeGroup(_ batch: [PendingRecord]) {
         if let failure {
             for entry in batch { entry.result = .failure(failure) }
         } else {
@@ -549,8 +637,6 @@ final class Store: @unchecked Sendable {
                 scheduleCompactionIfDue()
             }
         }
-        leaderActive = false
-        condition.broadcast()
     }
 
     private func checkpointDue() -> Bool {
@@ -674,6 +760,18 @@ final class Store: @unchecked Sendable {
             leaderActive = false
             condition.broadcast()
         }
+        if isShared {
+            try acquireSharedLock()
+            // Caught up with the other processes: check again what they may have changed.
+            let fixed = state.reservedDimension
+            guard !state.isDropped, fixed == 0 || fixed == dimension else {
+                releaseSharedLock()
+                if state.isDropped { throw LineupError.noCollection(state.name) }
+                throw LineupError(.enrollmentError,
+                                  "the Faceprints have \(dimension) dimensions; the collection holds \(fixed)-dimensional vectors")
+            }
+        }
+        defer { if isShared { releaseSharedLock() } }
         if journalLength > FormatConstants.journalHeaderSize || collections.values.contains(where: { $0.tail.rowCount > 0 }) {
             checkpoint()
             if let failure { throw failure }

@@ -1,0 +1,166 @@
+import Foundation
+
+/// Shared mode (`DatabaseManagementSystem.shared`) and catching up with other processes
+/// (FORMAT.md, "Sharing a store").
+///
+/// **Writers** in any number of processes serialise on the `flock` of `LOCK`, taken for one
+/// write at a time (a commit, a checkpoint, a catalog change, an import; a whole compaction).
+/// Holding it, a writer first catches up with what the others wrote — new journal records,
+/// or a replaced manifest — and, since no other writer can be in the middle of a write, cuts
+/// a torn journal tail left by one that died (kill -9 included: the kernel releases its lock).
+/// Only then does it validate and write its own change.
+///
+/// **Readers** never take the lock. Every process catches up on its own schedule: in shared
+/// mode every `notificationCheckInterval` seconds and when the directory changes (inotify, on
+/// Linux); in `.file` mode each time a collection is loaded. Catching up reads the manifest
+/// (a few hundred bytes) and, when its generation is unchanged, only the journal bytes after
+/// the last record applied; a new generation (a checkpoint, an import, a compaction, a
+/// catalog change) reloads the catalog, reusing every segment already mapped.
+extension Store {
+    /// Takes the store lock for this process (if it does not hold it already) and catches up.
+    /// Called by the owner of `leaderActive`, the commit lock held; it is released meanwhile.
+    func acquireSharedLock() throws {
+        sharedLockDepth += 1
+        guard sharedLockDepth == 1 else { return }
+        condition.unlock()
+        var outcome: Error?
+        do {
+            guard let descriptor = lockDescriptor else { throw LineupError(.readOnly, "the store was opened read-only") }
+            _ = try fileSystem.lock(descriptor, exclusive: true, wait: true)
+            do {
+                try catchUp(repair: true)
+            } catch {
+                fileSystem.unlock(descriptor)
+                throw error
+            }
+        } catch {
+            outcome = error
+        }
+        condition.lock()
+        if let outcome {
+            sharedLockDepth -= 1
+            throw outcome
+        }
+    }
+
+    /// Gives the store lock back when this was the outermost hold. The commit lock held.
+    func releaseSharedLock() {
+        sharedLockDepth -= 1
+        if sharedLockDepth == 0, let descriptor = lockDescriptor { fileSystem.unlock(descriptor) }
+    }
+
+    /// Holds the store lock across several operations (a compaction in shared mode), while
+    /// this process's other threads keep writing under it.
+    func holdSharedLock() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while leaderActive { condition.wait() }
+        try checkWritable()
+        leaderActive = true
+        defer {
+            leaderActive = false
+            condition.broadcast()
+        }
+        try acquireSharedLock()
+    }
+
+    func dropSharedLock() {
+        condition.withLock { releaseSharedLock() }
+    }
+
+    /// Catches up with changes other processes made, without taking the store lock.
+    func sync() throws {
+        condition.lock()
+        while leaderActive { condition.wait() }
+        if closed {
+            condition.unlock()
+            return
+        }
+        leaderActive = true
+        condition.unlock()
+        defer {
+            condition.withLock {
+                leaderActive = false
+                condition.broadcast()
+            }
+        }
+        try catchUp(repair: sharedLockDepth > 0)
+    }
+
+    /// Applies what changed on disk since this process last looked. `repair` (the store lock
+    /// held) cuts a torn journal tail. Called by the owner of `leaderActive`, the commit lock
+    /// not held.
+    func catchUp(repair: Bool) throws {
+        var attempts = 0
+        while true {
+            let known = condition.withLock { manifest.generation }
+            let onDisk = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
+            do {
+                if onDisk.generation == known {
+                    try applyJournalTail(of: onDisk, repair: repair)
+                } else {
+                    try loadFromDisk(asWriter: repair)
+                }
+                return
+            } catch let error as LineupError where error.code == .corruptStore && !repair && attempts < 8 {
+                // Another process may have checkpointed between the two reads (and deleted the
+                // journal): when the manifest changed meanwhile, look again.
+                guard let again = try? Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher),
+                      again.generation != onDisk.generation else { throw error }
+                attempts += 1
+            }
+        }
+    }
+
+    /// Reads the journal after the last record applied and applies the new records. A record
+    /// still being written (or torn) ends the read; with `repair`, a torn tail is cut, unless
+    /// acknowledged records follow the damage (`corruptStore`).
+    private func applyJournalTail(of manifest: Manifest, repair: Bool) throws {
+        let name = FormatConstants.journalName(manifest.journalNumber)
+        let (start, expected) = condition.withLock { (journalLength, nextSequence) }
+        let descriptor: Int32
+        do {
+            descriptor = try fileSystem.open(path + "/" + name, writable: false, create: false, exclusive: false)
+        } catch let error as LineupError {
+            throw LineupError(.corruptStore, "the journal is missing or unreadable: \(error.message)")
+        }
+        defer { fileSystem.close(descriptor) }
+        let size = try fileSystem.size(descriptor)
+        guard size >= start else { throw LineupError(.corruptStore, "the journal is shorter than the records already read") }
+        guard size > start else { return }
+        var bytes = [UInt8](repeating: 0, count: size - start)
+        let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: start) }
+        bytes.removeLast(bytes.count - got)
+        var records: [(record: JournalFormat.Record, offset: Int)] = []
+        var position = 0
+        try bytes.withUnsafeBytes { buffer in
+            while position < buffer.count,
+                  case .record(let record, let next) = JournalFormat.decodeRecord(buffer, at: position, journalNumber: manifest.journalNumber),
+                  record.sequence == expected + UInt64(records.count) {
+                records.append((record, start + position))
+                position = next
+            }
+            if repair && position < buffer.count {
+                try JournalReader.checkTail(buffer, from: position, journalNumber: manifest.journalNumber,
+                                            after: expected + UInt64(records.count))
+            }
+        }
+        let states = condition.withLock { Dictionary(uniqueKeysWithValues: collections.values.map { ($0.id, $0) }) }
+        for (record, offset) in records {
+            var plain = record
+            if let cipher { plain.payload = try cipher.openJournalRecord(record, journalNumber: manifest.journalNumber, offset: offset) }
+            try Store.apply(plain, to: states)
+        }
+        let validEnd = start + position
+        if repair && validEnd < size {
+            // A writer died in the middle of a write (its change was never acknowledged).
+            guard let journal = condition.withLock({ journalDescriptor }) else { return }
+            try fileSystem.truncate(journal, to: validEnd)
+            try fileSystem.sync(journal)
+        }
+        condition.withLock {
+            journalLength = validEnd
+            nextSequence = expected + UInt64(records.count)
+        }
+    }
+}
