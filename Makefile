@@ -50,6 +50,8 @@ bench: deps
 	python3 Benchmarks/store_bench.py $(STORE_ARGS)
 	python3 Benchmarks/encryption_bench.py $(ENCRYPTION_ARGS)
 	python3 Benchmarks/compaction_bench.py $(COMPACTION_ARGS)
+	$(SWIFT) build -c release --product lineup
+	python3 Benchmarks/shared_bench.py $(SHARED_ARGS)
 
 # The long reliability modes: hundreds of kill -9 trials, a longer crash workload.
 torture: deps

@@ -1,7 +1,7 @@
 // lineup-bench: timed operations on a Lineup store, each printing one JSON object.
 //
 //   lineup-bench import  STORE COLLECTION VECTORS.npy IDENTITIES.txt [--compression none|fp16|int8]
-//   lineup-bench enroll  STORE COLLECTION --threads T --count N --dimension D
+//   lineup-bench enroll  STORE COLLECTION --threads T --count N --dimension D [--shared]
 //   lineup-bench open-probe STORE COLLECTION PROBES.npy
 //   lineup-bench probe   STORE COLLECTION PROBES.npy [--repeat N] [--batch B]
 //   lineup-bench bandwidth --megabytes M --threads T
@@ -33,10 +33,11 @@ func report(_ values: [String: Any]) {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// Connects to `store`; with `LINEUP_PASSPHRASE` set, as an encrypted store.
+/// Connects to `store`; with `LINEUP_PASSPHRASE` set, as an encrypted store; with `--shared`
+/// among the arguments, in shared mode.
 func connect(_ store: String, compression: VectorCompression = .none) throws -> SDK {
     var options = ConfigurationOptions()
-    options.dbms = .file
+    options.dbms = CommandLine.arguments.contains("--shared") ? .shared : .file
     options.vectorCompression = compression
     options.encryptionKey = ProcessInfo.processInfo.environment["LINEUP_PASSPHRASE"]
     let sdk = SDK(options: options)

@@ -91,6 +91,14 @@ extension Store {
     /// held) cuts a torn journal tail. Called by the owner of `leaderActive`, the commit lock
     /// not held.
     func catchUp(repair: Bool) throws {
+        // Nothing new when the manifest is the same file as last time and the journal has no
+        // bytes past the last record applied: two stat calls, no read.
+        let stamp = fileStamp(FormatConstants.manifestName)
+        let (knownStamp, journalName, length) = condition.withLock {
+            (manifestStamp, FormatConstants.journalName(manifest.journalNumber), journalLength)
+        }
+        if let stamp, stamp == knownStamp, fileStamp(journalName)?.size == length { return }
+        defer { if let stamp { condition.withLock { manifestStamp = stamp } } }
         var attempts = 0
         while true {
             let known = condition.withLock { manifest.generation }
@@ -110,6 +118,15 @@ extension Store {
                 attempts += 1
             }
         }
+    }
+
+    /// A file's inode, size and modification time: a replaced manifest (renamed over the old
+    /// one) has another inode.
+    func fileStamp(_ name: String) -> FileStamp? {
+        var info = stat()
+        guard lstat(path + "/" + name, &info) == 0 else { return nil }
+        return FileStamp(inode: UInt64(info.st_ino), size: Int(info.st_size),
+                         modified: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec))
     }
 
     /// Reads the journal after the last record applied and applies the new records. A record
@@ -163,4 +180,11 @@ extension Store {
             nextSequence = expected + UInt64(records.count)
         }
     }
+}
+
+/// What ``Store/fileStamp(_:)`` compares.
+struct FileStamp: Equatable, Sendable {
+    var inode: UInt64
+    var size: Int
+    var modified: Int
 }

@@ -46,6 +46,8 @@ final class Store: @unchecked Sendable {
     let isShared: Bool
     /// How deep this process is in the shared lock (guarded by `leaderActive` ownership).
     var sharedLockDepth = 0
+    /// The manifest file as of the last catch-up (guarded by `condition`).
+    var manifestStamp: FileStamp?
     /// Held for the whole of a compaction: one at a time, explicit or background.
     let compactionLock = NSLock()
     /// Background compactions queued or running; ``close()`` waits for them.
