@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func killDuringEnrollmentLosesNothingAcknowledged() throws {
-        guard let executable = Self.executable else {
+        guard Self.executable != nil else {
             Issue.record("the lineup executable was not found next to the tests; build it with `swift build`")
             return
         }
@@ -44,48 +44,15 @@ import Testing
             let store = directory.path + "/store"
             #expect(try Self.run(["create", store, "people"]).status == 0)
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["enroll", store, "people"]
-            let input = Pipe(), output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-
-            // Feed lines from one thread, collect acknowledgements from another.
-            let writer = Thread {
-                var generator = SeededGenerator(seed: UInt64(trial + 1))
-                for index in 0..<100_000 {
-                    let vector = (0..<16).map { _ in String(Float.random(in: -1...1, using: &generator)) }
-                    let line = "{\"identity\":\"p-\(index % 97)\",\"feature_vector\":[\(vector.joined(separator: ","))]}\n"
-                    do { try input.fileHandleForWriting.write(contentsOf: Data(line.utf8)) } catch { return }
-                }
-            }
-            writer.start()
-            let acknowledged = LockedBox<[String]>([])
-            let reader = Thread {
-                var pending = Data()
-                while true {
-                    let chunk = output.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    pending.append(chunk)
-                    while let newline = pending.firstIndex(of: 0x0A) {
-                        let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                        pending.removeSubrange(pending.startIndex...newline)
-                        acknowledged.mutate { $0.append(line) }
-                    }
-                }
-            }
-            reader.start()
+            let writer = try SharedProcessTests.Running(["enroll", store, "people"])
+            writer.feed(100_000, prefix: "p", seed: UInt64(trial + 1), close: false)
             let delay = UInt32.random(in: 30_000...250_000)
             usleep(delay)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            try? input.fileHandleForWriting.close()
-            while reader.isExecuting { usleep(1000) }
+            kill(writer.process.processIdentifier, SIGKILL)
+            writer.finish()
+            try? writer.input.fileHandleForWriting.close()
 
-            let acknowledgedIDs = acknowledged.value
+            let acknowledgedIDs = writer.lines.value
             totalAcknowledged += acknowledgedIDs.count
             for id in acknowledgedIDs { #expect(id.count == 36, "trial \(trial): malformed acknowledgement \(id)") }
             let identities = try Self.run(["identities", store, "people", "--json"])

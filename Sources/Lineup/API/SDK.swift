@@ -38,57 +38,42 @@ public final class SDK: Sendable {
         switch options.dbms {
         case .none:
             backend = ProcessConnection.memoryDatabase
-        case .file:
-            if options.encryptionKey?.isEmpty == true {
-                throw LineupError(.invalidArgument, "the encryption key is empty")
-            }
-            let fileOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability,
-                                                             passphrase: options.encryptionKey,
-                                                             compaction: options.automaticCompaction ? .automatic : .manual)
-            // One open store per path in a process: connecting again to the store this process
-            // has open, with the same options, reuses it; with other options, closes it first
-            // (its lock would otherwise keep the new connection from writing).
-            if let current = ProcessConnection.connection?.backend as? FileBackend,
-               current.canonicalPath == FileBackend.canonical(connectionString) {
-                if current.options == fileOptions {
-                    backend = current
-                    break
-                }
-                // Another key: check it before closing the open store, so that a wrong one
-                // leaves the connection in place.
-                if current.options.passphrase != fileOptions.passphrase {
-                    _ = try StoreCipher.open(connectionString, fileSystem: PosixFileSystem.shared,
-                                             passphrase: fileOptions.passphrase, writer: false)
-                }
-                ProcessConnection.disconnect()
-            }
-            backend = try FileBackend(path: connectionString, options: fileOptions)
-        case .shared:
-            if options.encryptionKey?.isEmpty == true {
-                throw LineupError(.invalidArgument, "the encryption key is empty")
-            }
-            let interval = try FileBackend.notificationCheckInterval(options)
-            let sharedOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability,
-                                                               passphrase: options.encryptionKey, compaction: .manual,
-                                                               shared: true, checkInterval: interval)
-            if let current = ProcessConnection.connection?.backend as? FileBackend,
-               current.canonicalPath == FileBackend.canonical(connectionString) {
-                if current.options == sharedOptions {
-                    backend = current
-                    break
-                }
-                if current.options.passphrase != sharedOptions.passphrase {
-                    _ = try StoreCipher.open(connectionString, fileSystem: PosixFileSystem.shared,
-                                             passphrase: sharedOptions.passphrase, writer: false)
-                }
-                ProcessConnection.disconnect()
-            }
-            backend = try FileBackend(path: connectionString, options: sharedOptions)
+        case .file, .shared:
+            backend = try fileBackend(connectionString)
         case .postgresql:
             throw LineupError(.featureNotSupported,
                               "the PostgreSQL backend is not compiled in; build with the package trait PostgreSQL")
         }
         ProcessConnection.replace(with: Connection(dbms: options.dbms, backend: backend))
+    }
+
+    /// The on-disk backend for `connectionString` with this instance's options (`.file` or
+    /// `.shared`). One open store per path in a process: connecting again to the store this
+    /// process has open, with the same options, reuses it; with other options, closes it
+    /// first (its lock would otherwise keep the new connection from writing) — after checking
+    /// a changed key, so that a wrong one leaves the connection in place.
+    private func fileBackend(_ connectionString: String) throws -> FileBackend {
+        if options.encryptionKey?.isEmpty == true {
+            throw LineupError(.invalidArgument, "the encryption key is empty")
+        }
+        var fileOptions = FileBackend.FileBackendOptions(readOnly: options.readOnly, durability: options.durability,
+                                                         passphrase: options.encryptionKey,
+                                                         compaction: options.automaticCompaction ? .automatic : .manual)
+        if options.dbms == .shared {
+            fileOptions.shared = true
+            fileOptions.compaction = .manual
+            fileOptions.checkInterval = try FileBackend.notificationCheckInterval(options)
+        }
+        if let current = ProcessConnection.connection?.backend as? FileBackend,
+           current.canonicalPath == FileBackend.canonical(connectionString) {
+            if current.options == fileOptions { return current }
+            if current.options.passphrase != fileOptions.passphrase {
+                _ = try StoreCipher.open(connectionString, fileSystem: PosixFileSystem.shared,
+                                         passphrase: fileOptions.passphrase, writer: false)
+            }
+            ProcessConnection.disconnect()
+        }
+        return try FileBackend(path: connectionString, options: fileOptions)
     }
 
     // MARK: Collections
