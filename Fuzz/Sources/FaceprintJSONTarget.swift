@@ -1,6 +1,7 @@
 /// `faceprint-json`: text, as the input, through ``JSONValue/parse(_:)`` and
-/// ``Faceprint/init(json:)``. A Faceprint that decodes with finite components must survive its
-/// own JSON form unchanged.
+/// ``Faceprint/init(json:)``, and the raw bytes through ``EnrollmentLine/init(jsonLine:defaultModelName:)``
+/// (the tool's enrollment lines). A Faceprint that decodes with finite components must survive
+/// its own JSON form unchanged; a line that decodes must be valid UTF-8.
 enum FaceprintJSONTarget {
     static let target = FuzzTarget(name: "faceprint-json", seeds: seeds, run: run)
 
@@ -17,6 +18,14 @@ enum FaceprintJSONTarget {
     }
 
     static func run(_ input: [UInt8]) {
+        do {
+            _ = try EnrollmentLine(jsonLine: input, defaultModelName: "TFV5_2")
+            fuzzCheck(String(validating: input, as: UTF8.self) != nil, "an enrollment line that is not UTF-8 decoded")
+        } catch let error as LineupError {
+            fuzzCheck(error.code == .invalidArgument, "an enrollment line threw \(error)")
+        } catch {
+            fuzzCheck(false, "an enrollment line threw a non-Lineup error \(error)")
+        }
         let text = String(decoding: input, as: UTF8.self)
         _ = try? JSONValue.parse(text)
         let faceprint: Faceprint
