@@ -9,7 +9,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test demo bench torture clean
+.PHONY: all deps build release test demo bench torture tsan asan clean
 
 all: build
 
@@ -57,6 +57,22 @@ bench: deps
 torture: deps
 	$(SWIFT) build --build-tests
 	LINEUP_KILL_TRIALS=300 LINEUP_TORTURE=1 $(SWIFT) test --skip-build --filter "KillTests|CrashSimulationTests"
+
+# The concurrency and engine suites under Thread Sanitizer and under Address Sanitizer (with
+# LeakSanitizer), each built into a directory of its own so the default build stays as it is.
+# Tests/Sanitizers/*.supp hold the suppressions, each with the reason it is there.
+SANITIZER_SUITES ?= SDKTests/Concurrency|SDKTests/FileStore|SDKTests/Encryption|CompactionTests|EncryptionTests|ParallelMatcherTests|SegmentTests|JournalReaderTests|CrashSimulationTests
+
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/Tests/Sanitizers/tsan.supp" \
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build/tsan --filter "$(SANITIZER_SUITES)"
+
+asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
+	ASAN_OPTIONS="halt_on_error=1 detect_leaks=1" \
+	LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp print_suppressions=0" \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan --filter "$(SANITIZER_SUITES)"
 
 clean:
 	rm -rf .build

@@ -19,6 +19,24 @@ struct LineupCommand: ParsableCommand {
             VerifyCommand.self, DumpCommand.self, CompactCommand.self, RekeyCommand.self, WatchCommand.self,
         ]
     )
+
+    /// Parses the arguments and runs the command. A usage mistake the argument parser finds (an
+    /// unknown option, a value that does not parse, a missing argument, a failed validation) is
+    /// reported like every other error: one `error:` line on standard error, exit status 1.
+    /// Help and version still print in full.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let status as ExitCode {
+            exit(withError: status)   // already reported
+        } catch {
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            StandardError.write("error: \(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)\n")
+            exit(withError: ExitCode(1))
+        }
+    }
 }
 
 /// Runs `body`, turning a ``LineupError`` into the CLI's one-line `error:` report and a

@@ -138,10 +138,19 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let matrix = try readMatrix(vectors)
-            let text = String(decoding: try readFileBytes(identities, what: "identities"), as: UTF8.self)
-            var names = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
-            if names.last == "" { names.removeLast() }
-            names = names.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+            // Identities are taken exactly as written: a line that is not UTF-8 is refused, never
+            // repaired into a different identity.
+            var lines = try readFileBytes(identities, what: "identities").split(separator: 0x0A, omittingEmptySubsequences: false)
+            if lines.last?.isEmpty == true { lines.removeLast() }
+            var names: [String] = []
+            names.reserveCapacity(lines.count)
+            for (index, line) in lines.enumerated() {
+                let bytes = line.last == 0x0D ? line.dropLast() : line
+                guard let name = String(validating: bytes, as: UTF8.self) else {
+                    throw LineupError(.invalidArgument, "\(identities) line \(index + 1) is not valid UTF-8")
+                }
+                names.append(name)
+            }
             guard matrix.rows > 0 else { throw LineupError(.inputIsEmpty, "\(vectors) holds no vectors") }
             guard names.count == matrix.rows else {
                 throw LineupError(.invalidArgument, "\(vectors) holds \(matrix.rows) vectors but \(identities) \(names.count) identities")
@@ -175,35 +184,62 @@ struct EnrollCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
 
-    struct Line: Decodable {
-        var identity: String
-        var feature_vector: [Float]
-        var model_name: String?
-        var model_options: String?
-    }
-
     func run() throws {
         try reportingErrors {
             let sdk = try storeOptions.connect()
             try sdk.loadCollection(collection)
             let model = try sdk.getCollectionMetadata(collection).modelName
             var number = 0
-            while let text = readLine(strippingNewline: true) {
+            var input = InputLines()
+            while let bytes = input.next() {
                 number += 1
-                if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
-                let line: Line
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                let line: EnrollmentLine
                 do {
-                    line = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
-                } catch {
-                    throw LineupError(.invalidArgument, "line \(number): expected {\"identity\": ..., \"feature_vector\": [...]}")
+                    line = try EnrollmentLine(jsonLine: bytes.last == 0x0D ? Array(bytes.dropLast()) : bytes,
+                                              defaultModelName: model)
+                } catch let error as LineupError {
+                    throw LineupError(error.code, "line \(number): \(error.message)")
                 }
-                let faceprint = Faceprint(featureVector: line.feature_vector, modelName: line.model_name ?? model,
-                                          modelOptions: line.model_options ?? "")
                 do {
-                    emit(try sdk.enrollFaceprint(faceprint, identity: line.identity, collectionName: collection))
+                    emit(try sdk.enrollFaceprint(line.faceprint, identity: line.identity, collectionName: collection))
                 } catch let error as LineupError {
                     throw LineupError(error.code, "line \(number): \(error.message)", errno: error.underlyingErrno)
                 }
+            }
+        }
+    }
+}
+
+/// Standard input's lines as bytes, without their newlines, each handed over as soon as it
+/// has arrived (an enrollment is acknowledged while later lines are still being written).
+struct InputLines {
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var finished = false
+
+    mutating func next() -> [UInt8]? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                if start >= 1 << 16 {
+                    buffer.removeFirst(start)
+                    start = 0
+                }
+                return line
+            }
+            if finished {
+                guard start < buffer.count else { return nil }
+                defer { start = buffer.count }
+                return Array(buffer[start...])
+            }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if count > 0 {
+                buffer += chunk[0..<count]
+            } else if count == 0 || errno != EINTR {
+                finished = true
             }
         }
     }

@@ -114,3 +114,34 @@ enum JSONText {
         return out
     }
 }
+
+/// One line of enrollment input (`lineup enroll`): a Faceprint's JSON object with an
+/// `identity` member, `{"identity": "ana", "feature_vector": [...], "model_name": ...}`.
+public struct EnrollmentLine: Sendable, Equatable {
+    public var identity: String
+    public var faceprint: Faceprint
+
+    /// Parses one line's bytes (without its newline) strictly: well-formed UTF-8 and RFC 8259
+    /// JSON (no trailing commas, duplicate keys, NaN or comments), an object whose `identity`
+    /// is a string and whose `feature_vector` is an array of numbers. A missing or null
+    /// `model_name` is `defaultModelName`. Nothing is repaired: bytes that are not UTF-8 are
+    /// refused, never replaced, so an identity is stored exactly as it was given or not at all.
+    ///
+    /// - Throws: `invalidArgument` when the line is not such an object.
+    public init(jsonLine bytes: [UInt8], defaultModelName: String) throws {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw LineupError(.invalidArgument, "the line is not valid UTF-8")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw LineupError(.invalidArgument, "malformed JSON at byte \(error.offset): \(error.reason)")
+        }
+        guard case .string(let identity)? = value["identity"] else {
+            throw LineupError(.invalidArgument, "expected {\"identity\": \"...\", \"feature_vector\": [...]}")
+        }
+        self.identity = identity
+        faceprint = try Faceprint(jsonObject: value, defaultModelName: defaultModelName)
+    }
+}
