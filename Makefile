@@ -1,7 +1,9 @@
 # Lineup — build, test and demo.
 #
 #   make demo   build the release tool and run `lineup demo`
-#   make test   the default test suite (a few minutes)
+#   make test   the default test suite (a few minutes), then the PostgreSQL backend's tests
+#               against a private PostgreSQL cluster (scripts/with-postgres; the build with
+#               the package trait PostgreSQL goes to .build/pg)
 #
 # Both first make sure the system libraries the build links are present (liblz4, OpenSSL's
 # libcrypto): as root they are installed with apt-get; otherwise the exact command is printed.
@@ -38,6 +40,15 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) test-postgresql
+
+# The PostgreSQL backend's tests: installs postgresql and libpq-dev when missing, builds with
+# the trait, and runs the tests against a throw-away cluster that is stopped afterwards.
+test-postgresql: deps
+	scripts/with-postgres --install
+	$(SWIFT) build --traits PostgreSQL --scratch-path .build/pg --build-tests
+	scripts/with-postgres $(SWIFT) test --skip-build --traits PostgreSQL --scratch-path .build/pg \
+	  --filter 'PostgreSQL|unsupportedBackend'
 
 demo: release
 	.build/release/lineup demo
@@ -53,10 +64,10 @@ bench: deps
 	$(SWIFT) build -c release --product lineup
 	python3 Benchmarks/shared_bench.py $(SHARED_ARGS)
 
-# The long reliability modes: hundreds of kill -9 trials, a longer crash workload.
+# The long reliability modes: 1,000 kill -9 trials, a longer crash workload.
 torture: deps
 	$(SWIFT) build --build-tests
-	LINEUP_KILL_TRIALS=300 LINEUP_TORTURE=1 $(SWIFT) test --skip-build --filter "KillTests|CrashSimulationTests"
+	LINEUP_KILL_TRIALS=1000 LINEUP_TORTURE=1 $(SWIFT) test --skip-build --filter "KillTests|CrashSimulationTests"
 
 # The concurrency and engine suites under Thread Sanitizer and under Address Sanitizer (with
 # LeakSanitizer), each built into a directory of its own so the default build stays as it is.

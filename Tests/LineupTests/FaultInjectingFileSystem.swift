@@ -58,6 +58,14 @@ final class FaultInjectingFileSystem: FileSystem, @unchecked Sendable {
 
     func count(_ operation: Operation) -> Int { lock.withLock { counts[operation, default: 0] } }
 
+    /// Stops failing `operation` (space was freed, the device came back).
+    func heal(_ operation: Operation) {
+        lock.withLock {
+            failing.remove(operation)
+            failAt[operation] = nil
+        }
+    }
+
     /// Makes every call after the `n`-th durability point fail, as if the process died there.
     func crash(afterDurabilityPoint n: Int) {
         lock.withLock { crashAfterDurabilityPoint = n }

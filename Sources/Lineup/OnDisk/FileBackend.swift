@@ -210,6 +210,8 @@ final class FileCollection: CollectionStore {
             state.reservedDimension = dimension
             return (payload, {
                 (try? state.applyEnroll(batch)) == nil ? 0 : batch.count
+            }, {
+                if state.dimension == 0 { state.reservedDimension = 0 }
             })
         }
     }
@@ -240,6 +242,8 @@ final class FileCollection: CollectionStore {
                 let count = state.applyRemove(ids)
                 state.pendingRemovals.subtract(ids)
                 return count
+            }, {
+                state.pendingRemovals.subtract(ids)
             })
         }
     }

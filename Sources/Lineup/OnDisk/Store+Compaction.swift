@@ -88,10 +88,10 @@ extension Store {
             try exclusively {
                 if let name, collections[name] == nil { throw LineupError.noCollection(name) }
                 leaderActive = true
-                checkpoint()
+                let problem = checkpoint()
                 leaderActive = false
                 condition.broadcast()
-                if let failure { throw failure }
+                if let problem { throw problem }
             }
             var report = CompactionReport()
             // Only what exists now: files this compaction writes are not compacted again, so

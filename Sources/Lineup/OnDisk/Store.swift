@@ -72,13 +72,16 @@ final class Store: @unchecked Sendable {
     var collections: [String: CollectionState] = [:]
 
     final class PendingRecord {
-        let record: JournalFormat.Record
+        var record: JournalFormat.Record
         let apply: () -> Int
+        /// Takes back what `prepare` reserved, for a change that was not written.
+        let undo: () -> Void
         var result: Result<Int, LineupError>?
 
-        init(record: JournalFormat.Record, apply: @escaping () -> Int) {
+        init(record: JournalFormat.Record, apply: @escaping () -> Int, undo: @escaping () -> Void) {
             self.record = record
             self.apply = apply
+            self.undo = undo
         }
     }
 
@@ -487,10 +490,10 @@ final class Store: @unchecked Sendable {
             // one without them and deletes the old (FORMAT.md, "Compaction": erasure).
             if journalLength > FormatConstants.journalHeaderSize {
                 leaderActive = true
-                checkpoint()
+                let problem = checkpoint()
                 leaderActive = false
                 condition.broadcast()
-                if let failure { throw failure }
+                if let problem { throw problem }
             }
         }
     }
@@ -539,11 +542,12 @@ final class Store: @unchecked Sendable {
 
     /// Appends a record and waits until it is durable and applied. `prepare` runs under the
     /// commit lock: it validates the change against the state including changes in flight
-    /// (throwing changes nothing) and returns the record's payload and the in-memory `apply`,
+    /// (throwing changes nothing) and returns the record's payload, the in-memory `apply`,
     /// which runs under the lock once the record is durable, in sequence order, and returns
-    /// the call's count.
+    /// the call's count, and `undo`, which takes back what `prepare` reserved when the record
+    /// could not be written.
     func commit(collection state: CollectionState, type: RecordType,
-                prepare: () throws -> (payload: [UInt8], apply: () -> Int)) throws -> Int {
+                prepare: () throws -> (payload: [UInt8], apply: () -> Int, undo: () -> Void)) throws -> Int {
         condition.lock()
         defer { condition.unlock() }
         try checkWritable()
@@ -561,16 +565,16 @@ final class Store: @unchecked Sendable {
             try acquireSharedLock()
             defer { releaseSharedLock() }
             guard !state.isDropped else { throw LineupError.noCollection(state.name) }
-            let (payload, apply) = try prepare()
+            let (payload, apply, undo) = try prepare()
             let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
-                                                    isCommit: false, payload: payload), apply: apply)
+                                                    isCommit: false, payload: payload), apply: apply, undo: undo)
             nextSequence += 1
             writeGroup([entry])
             return try entry.result!.get()
         }
-        let (payload, apply) = try prepare()
+        let (payload, apply, undo) = try prepare()
         let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
-                                                isCommit: false, payload: payload), apply: apply)
+                                                isCommit: false, payload: payload), apply: apply, undo: undo)
         nextSequence += 1
         pending.append(entry)
         while entry.result == nil {
@@ -607,6 +611,7 @@ final class Store: @unchecked Sendable {
             condition.unlock()
             var bytes: [UInt8] = []
             var ioFailure: LineupError?
+            var written = false   // past the write: a failure now is the fsync's
             do {
                 for (index, entry) in batch.enumerated() {
                     var record = entry.record
@@ -618,6 +623,7 @@ final class Store: @unchecked Sendable {
                     bytes += JournalFormat.encodeRecord(record, journalNumber: journalNumber)
                 }
                 try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                written = true
                 if durability == .full { try fileSystem.sync(descriptor) }
             } catch let error as LineupError {
                 ioFailure = error
@@ -626,12 +632,26 @@ final class Store: @unchecked Sendable {
             }
             condition.lock()
             if let ioFailure {
-                let sticky = LineupError(.readOnly, "the store turned read-only after a failed journal write: \(ioFailure.message)",
-                                         errno: ioFailure.underlyingErrno)
-                failure = sticky
                 let notDurable = LineupError(ioFailure.code, "the change was not made durable: \(ioFailure.message)",
                                              errno: ioFailure.underlyingErrno)
-                for entry in batch { entry.result = .failure(notDurable) }
+                // A full disk refused the write (no fsync failed, nothing durable was lost):
+                // cut what may have been written and go on — writes resume once there is
+                // space. Every change waiting behind this group fails with it, so that the
+                // sequence numbers stay contiguous. Any other failure is for good (FORMAT.md §8).
+                if !written, [ENOSPC, EDQUOT].contains(ioFailure.underlyingErrno),
+                   (try? fileSystem.truncate(descriptor, to: offset)) != nil {
+                    let dropped = batch + pending
+                    pending = []
+                    for entry in dropped.reversed() {
+                        entry.undo()
+                        entry.result = .failure(notDurable)
+                    }
+                    nextSequence = batch[0].record.sequence
+                } else {
+                    failure = LineupError(.readOnly, "the store turned read-only after a failed journal write: \(ioFailure.message)",
+                                          errno: ioFailure.underlyingErrno)
+                    for entry in batch { entry.result = .failure(notDurable) }
+                }
             } else {
                 journalLength += bytes.count
                 for entry in batch { entry.result = .success(entry.apply()) }
@@ -647,7 +667,11 @@ final class Store: @unchecked Sendable {
 
     /// Seals every tail into a segment, starts a new journal, and publishes both. Called by the
     /// leader with the lock held (released during I/O); other writers wait meanwhile.
-    func checkpoint() {
+    ///
+    /// Returns the error when it failed for want of space and left the store as it was
+    /// (writable; the journal still holds everything); other failures turn the store read-only.
+    @discardableResult
+    func checkpoint() -> LineupError? {
         let states = Array(collections.values)
         var next = manifest
         let checkpointSequence = nextSequence - 1 - UInt64(pending.count)
@@ -655,6 +679,7 @@ final class Store: @unchecked Sendable {
         var sealed: [(CollectionState, Segment?)] = []
         var oldJournal: Int32?
         var newJournal: Int32?
+        var publishing = false
         do {
             for state in states {
                 let tail = state.tail
@@ -697,17 +722,27 @@ final class Store: @unchecked Sendable {
                 next.collections[index].segments = entries
                 next.collections[index].dimension = state.dimension
             }
+            publishing = true
             try Store.writeManifest(next, in: path, fileSystem: fileSystem, cipher: cipher)
         } catch let error as LineupError {
             condition.lock()
             if let newJournal { fileSystem.close(newJournal) }
+            if !publishing, [ENOSPC, EDQUOT].contains(error.underlyingErrno) {
+                // No room for the new files: nothing was published and the journal still
+                // holds everything. Take the new files back and try again at a later commit.
+                try? fileSystem.unlink(path + "/" + FormatConstants.journalName(next.journalNumber))
+                for case let (_, segment?) in sealed {
+                    try? fileSystem.unlink(path + "/" + FormatConstants.segmentName(segment.header.segmentNumber))
+                }
+                return LineupError(error.code, "the checkpoint found no room: \(error.message)", errno: error.underlyingErrno)
+            }
             failure = LineupError(.readOnly, "the store turned read-only after a failed checkpoint: \(error.message)",
                                   errno: error.underlyingErrno)
-            return
+            return failure
         } catch {
             condition.lock()
             failure = LineupError(.readOnly, "the store turned read-only after a failed checkpoint")
-            return
+            return failure
         }
         condition.lock()
         for (state, segment) in sealed { state.installSegment(segment) }
@@ -718,6 +753,7 @@ final class Store: @unchecked Sendable {
         journalLength = FormatConstants.journalHeaderSize
         if let oldJournal { fileSystem.close(oldJournal) }
         try? fileSystem.unlink(path + "/" + oldName)
+        return nil
     }
 
     /// Writes segment `number` of `state`'s collection durably and opens it (without reading
@@ -775,8 +811,9 @@ final class Store: @unchecked Sendable {
         }
         defer { if isShared { releaseSharedLock() } }
         if journalLength > FormatConstants.journalHeaderSize || collections.values.contains(where: { $0.tail.rowCount > 0 }) {
-            checkpoint()
-            if let failure { throw failure }
+            // The batch must follow every earlier enrollment: the tails are sealed first, or
+            // nothing is imported.
+            if let problem = checkpoint() { throw problem }
         }
         var next = manifest
         guard let index = next.collections.firstIndex(where: { $0.id == state.id }) else {
@@ -785,6 +822,7 @@ final class Store: @unchecked Sendable {
         condition.unlock()
         var segments: [Segment] = []
         var outcome: LineupError?
+        var publishing = false
         do {
             var start = 0
             while start < batch.count {
@@ -805,6 +843,7 @@ final class Store: @unchecked Sendable {
             }
             next.collections[index].dimension = dimension
             next.generation += 1
+            publishing = true
             try Store.writeManifest(next, in: path, fileSystem: fileSystem, cipher: cipher)
         } catch let error as LineupError {
             outcome = error
@@ -813,8 +852,16 @@ final class Store: @unchecked Sendable {
         }
         condition.lock()
         if let outcome {
-            failure = LineupError(.readOnly, "the store turned read-only after a failed import: \(outcome.message)",
-                                  errno: outcome.underlyingErrno)
+            if !publishing, [ENOSPC, EDQUOT].contains(outcome.underlyingErrno) {
+                // No room: nothing was published; the files written so far go, the store stays
+                // writable.
+                for segment in segments {
+                    try? fileSystem.unlink(path + "/" + FormatConstants.segmentName(segment.header.segmentNumber))
+                }
+            } else {
+                failure = LineupError(.readOnly, "the store turned read-only after a failed import: \(outcome.message)",
+                                      errno: outcome.underlyingErrno)
+            }
             throw LineupError(outcome.code, "the import was not made durable: \(outcome.message)", errno: outcome.underlyingErrno)
         }
         manifest = next
@@ -846,10 +893,10 @@ final class Store: @unchecked Sendable {
     func checkpointNow() throws {
         try exclusively {
             leaderActive = true
-            checkpoint()
+            let problem = checkpoint()
             leaderActive = false
             condition.broadcast()
-            if let failure { throw failure }
+            if let problem { throw problem }
         }
     }
 }
