@@ -251,7 +251,7 @@ import Testing
 
     /// The N-th call of each operation fails, N rising until the workload completes: never an
     /// acknowledgement that is not durable, never a store that does not open.
-    @Test(arguments: [FaultInjectingFileSystem.Operation.write, .sync, .rename, .syncDirectory, .open])
+    @Test(arguments: [FaultInjectingFileSystem.Operation.write, .sync, .rename, .syncDirectory, .open, .map, .truncate])
     func faultLoop(operation: FaultInjectingFileSystem.Operation) throws {
         for n in 1...40 {
             let directory = try TemporaryDirectory()
