@@ -1,7 +1,9 @@
 # Lineup — build, test and demo.
 #
 #   make demo   build the release tool and run `lineup demo`
-#   make test   the default test suite (a few minutes)
+#   make test   the default test suite (a few minutes), then the PostgreSQL backend's tests
+#               against a private PostgreSQL cluster (scripts/with-postgres; the build with
+#               the package trait PostgreSQL goes to .build/pg)
 #
 # Both first make sure the system libraries the build links are present (liblz4, OpenSSL's
 # libcrypto): as root they are installed with apt-get; otherwise the exact command is printed.
@@ -9,7 +11,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test demo bench torture clean
+.PHONY: all deps build release test test-postgresql demo bench torture clean
 
 all: build
 
@@ -38,6 +40,15 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) test-postgresql
+
+# The PostgreSQL backend's tests: installs postgresql and libpq-dev when missing, builds with
+# the trait, and runs the tests against a throw-away cluster that is stopped afterwards.
+test-postgresql: deps
+	scripts/with-postgres --install
+	$(SWIFT) build --traits PostgreSQL --scratch-path .build/pg --build-tests
+	scripts/with-postgres $(SWIFT) test --skip-build --traits PostgreSQL --scratch-path .build/pg \
+	  --filter 'PostgreSQL|unsupportedBackend'
 
 demo: release
 	.build/release/lineup demo
