@@ -11,7 +11,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test demo bench torture tsan asan clean
+.PHONY: all deps build release test test-postgresql demo bench torture tsan asan clean
 
 all: build
 

@@ -11,6 +11,9 @@
 //                  (Storage/), the in-memory gallery structures (Engine/), the on-disk format,
 //                  pure encode/decode (Format/), the on-disk engine (OnDisk/), the exact
 //                  matcher (Matcher/)
+//   CLibPQ         system library: libpq (the PostgreSQL backend; trait PostgreSQL only)
+//   LineupPostgreSQL  Swift: the `.postgresql` backend over libpq, registered with Lineup by
+//                  `LineupPostgreSQL.enable()`; its code compiles only with the trait PostgreSQL
 //   LineupCLI      the `lineup` command-line tool
 //   LineupBench    `lineup-bench`, timed operations the Benchmarks/ harnesses run
 import PackageDescription
@@ -21,6 +24,11 @@ let package = Package(
         .library(name: "Lineup", targets: ["Lineup"]),
         .executable(name: "lineup", targets: ["LineupCLI"]),
         .executable(name: "lineup-bench", targets: ["LineupBench"]),
+    ],
+    traits: [
+        // The PostgreSQL backend (`.postgresql`): links libpq. Off by default, so the default
+        // build never needs libpq; `swift build --traits PostgreSQL` turns it on.
+        .trait(name: "PostgreSQL"),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +46,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Sources/CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(
             name: "LineupKernels",
             path: "Sources/LineupKernels"
@@ -47,10 +61,18 @@ let package = Package(
             dependencies: ["LineupKernels", "CLZ4", "CCrypto"],
             path: "Sources/Lineup"
         ),
+        // Every source file of this target is inside `#if PostgreSQL`: without the trait it is
+        // an empty module and nothing imports CLibPQ.
+        .target(
+            name: "LineupPostgreSQL",
+            dependencies: ["Lineup", .target(name: "CLibPQ", condition: .when(traits: ["PostgreSQL"]))],
+            path: "Sources/LineupPostgreSQL"
+        ),
         .executableTarget(
             name: "LineupCLI",
             dependencies: [
                 "Lineup",
+                .target(name: "LineupPostgreSQL", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/LineupCLI"
@@ -63,7 +85,8 @@ let package = Package(
         ),
         .testTarget(
             name: "LineupTests",
-            dependencies: ["Lineup", "LineupKernels"],
+            dependencies: ["Lineup", "LineupKernels",
+                           .target(name: "LineupPostgreSQL", condition: .when(traits: ["PostgreSQL"]))],
             path: "Tests/LineupTests"
         ),
     ]

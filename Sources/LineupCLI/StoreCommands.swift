@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Lineup
+#if PostgreSQL
+import LineupPostgreSQL
+#endif
 
 // The store commands of API.md §2, on an on-disk store (`.file`).
 
@@ -15,6 +18,10 @@ struct StoreOptions: ParsableArguments {
     @Flag(name: .customLong("shared"),
           help: "Shared mode: several processes write the store, and each receives the others' changes on its own.")
     var shared = false
+
+    @Flag(name: .customLong("postgresql"),
+          help: "STORE is a libpq conninfo string (host=… port=… dbname=… user=…): the collections live on a PostgreSQL server, and each process receives the others' changes on its own. Needs a build with the trait PostgreSQL.")
+    var postgresql = false
 
     @Option(name: .customLong("check-interval"),
             help: "Seconds between change checks in shared mode (default: DB_NOTIFICATION_CHECK_FREQUENCY, else 30).")
@@ -34,7 +41,10 @@ struct StoreOptions: ParsableArguments {
     /// An SDK connected to the store, with `configure` applied to its options first.
     func connect(readOnly: Bool = false, configure: (inout ConfigurationOptions) -> Void = { _ in }) throws -> SDK {
         var options = ConfigurationOptions()
-        options.dbms = shared ? .shared : .file
+        options.dbms = postgresql ? .postgresql : shared ? .shared : .file
+        #if PostgreSQL
+        if postgresql { LineupPostgreSQL.enable() }
+        #endif
         options.readOnly = readOnly
         options.notificationCheckInterval = checkInterval
         options.encryptionKey = try passphrase()
@@ -446,7 +456,7 @@ struct RekeyCommand: ParsableCommand {
 struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Follow a collection in shared mode: one line \"TIME COUNT\" each time its live count changes.")
+        abstract: "Follow a collection in shared mode (or on PostgreSQL with --postgresql): one line \"TIME COUNT\" each time its live count changes.")
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
     @Option(help: "Stop once the count reaches this.") var until: Int?
@@ -455,7 +465,7 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var options = storeOptions
-            options.shared = true
+            options.shared = !options.postgresql
             let sdk = try options.connect()
             try sdk.loadCollection(collection)
             let deadline = Date().addingTimeInterval(timeout)

@@ -96,8 +96,11 @@ extension SDKTests {
             var options = ConfigurationOptions()
             options.dbms = dbms
             let other = SDK(options: options)
-            let connectionString = dbms == .postgresql ? "host=localhost dbname=lineup" : "/tmp/lineup-test-store"
-            expectError(.featureNotSupported) { try other.createDatabaseConnection(connectionString) }
+            // With the PostgreSQL backend compiled in and enabled, a server that is not there
+            // fails the same way: the previous connection stays.
+            let connectionString = dbms == .postgresql ? "hostaddr=127.0.0.1 port=1 dbname=lineup connect_timeout=2" : "/tmp/lineup-test-store"
+            let expected: ErrorCode = BackendRegistry.postgreSQL == nil ? .featureNotSupported : .databaseConnectionError
+            expectError(expected) { try other.createDatabaseConnection(connectionString) }
 
             #expect(ProcessConnection.connection === before, "the previous connection stays in place")
             // Still loaded, through both instances.

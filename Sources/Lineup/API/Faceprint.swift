@@ -91,9 +91,9 @@ public struct Faceprint: Codable, Sendable, Equatable {
 }
 
 /// Small helpers for writing JSON text by hand, where the order of keys matters to readers.
-enum JSONText {
+package enum JSONText {
     /// `value` as a JSON string literal, with quotes, backslashes and control characters escaped.
-    static func quoted(_ value: String) -> String {
+    package static func quoted(_ value: String) -> String {
         var out = "\""
         out.reserveCapacity(value.utf8.count + 2)
         for scalar in value.unicodeScalars {

@@ -93,7 +93,9 @@ extension SDK {
         try Validation.collectionName(collectionName)
         let backend = try connection().backend
         guard let file = backend as? FileBackend else {
-            let metadata = try backend.metadata(of: collectionName)
+            // A loaded collection answers from memory (PostgreSQL: what this process has
+            // received so far); any other from the backend.
+            let metadata = try connection().loadedStore(collectionName)?.metadata() ?? backend.metadata(of: collectionName)
             return CollectionSpace(liveFaceprints: metadata.numFaceprints,
                                    liveBytes: metadata.numFaceprints * (metadata.featureVectorSizeBytes + 48))
         }

@@ -41,8 +41,11 @@ public final class SDK: Sendable {
         case .file, .shared:
             backend = try fileBackend(connectionString)
         case .postgresql:
-            throw LineupError(.featureNotSupported,
-                              "the PostgreSQL backend is not compiled in; build with the package trait PostgreSQL")
+            guard let factory = BackendRegistry.postgreSQL else {
+                throw LineupError(.featureNotSupported,
+                                  "the PostgreSQL backend is not compiled in; build with the package trait PostgreSQL and call LineupPostgreSQL.enable()")
+            }
+            backend = try factory(connectionString, options)
         }
         ProcessConnection.replace(with: Connection(dbms: options.dbms, backend: backend))
     }

@@ -28,6 +28,11 @@ final class Connection: Sendable {
         }
     }
 
+    /// The loaded collection `name`, or nil when it is not loaded.
+    func loadedStore(_ name: String) -> (any CollectionStore)? {
+        loaded.withLock { $0[name] }
+    }
+
     /// Forgets the loaded collection `name`, if it is loaded.
     func unload(_ name: String) {
         _ = loaded.withLock { $0.removeValue(forKey: name) }

@@ -1,21 +1,33 @@
 import Synchronization
 
 /// What a collection records when it is created: the model it accepts and how it stores vectors.
-struct CollectionSettings: Sendable, Equatable {
-    var modelName: String
-    var compression: VectorCompression
+package struct CollectionSettings: Sendable, Equatable {
+    package var modelName: String
+    package var compression: VectorCompression
+
+    package init(modelName: String, compression: VectorCompression) {
+        self.modelName = modelName
+        self.compression = compression
+    }
 
     /// `CollectionMetadata.modelOptions`: the settings as a small JSON object.
-    var modelOptionsJSON: String { "{\"vector_compression\":\"\(compression.rawValue)\"}" }
+    package var modelOptionsJSON: String { "{\"vector_compression\":\"\(compression.rawValue)\"}" }
 }
 
 /// An enrollment that has passed validation and encoding, with its new UUID.
-struct PreparedEnrollment: Sendable {
-    let id: RecordID
-    let identity: String
-    let vector: EncodedVector
+package struct PreparedEnrollment: Sendable {
+    package let id: RecordID
+    package let identity: String
+    package let vector: EncodedVector
     /// The dimension of the vector (elements, not bytes).
-    let dimension: Int
+    package let dimension: Int
+
+    package init(id: RecordID, identity: String, vector: EncodedVector, dimension: Int) {
+        self.id = id
+        self.identity = identity
+        self.vector = vector
+        self.dimension = dimension
+    }
 }
 
 extension PreparedEnrollment {
@@ -35,8 +47,8 @@ extension PreparedEnrollment {
 /// lock that covers only the in-memory update (encoding happens before it); ``snapshot()``
 /// takes the same lock just long enough to copy the list of chunks, so a reader never waits
 /// for a scan, and a scan never waits for a writer.
-final class Gallery: Sendable {
-    let settings: CollectionSettings
+package final class Gallery: Sendable {
+    package let settings: CollectionSettings
     private let state: Mutex<State>
 
     /// Rows of the first chunk; each later chunk doubles, up to ``maximumChunkRows``.
@@ -57,16 +69,16 @@ final class Gallery: Sendable {
         var isDropped = false
     }
 
-    init(settings: CollectionSettings, dimension: Int = 0) {
+    package init(settings: CollectionSettings, dimension: Int = 0) {
         self.settings = settings
         self.state = Mutex(State(dimension: dimension))
     }
 
     /// The fixed dimension, or 0 before the first enrollment.
-    var dimension: Int { state.withLock { $0.dimension } }
+    package var dimension: Int { state.withLock { $0.dimension } }
 
     /// Live Faceprints and distinct identities among them.
-    var counts: (faceprints: Int, identities: Int) {
+    package var counts: (faceprints: Int, identities: Int) {
         state.withLock { ($0.rowsByID.count, $0.rowsByIdentity.count) }
     }
 
@@ -74,7 +86,7 @@ final class Gallery: Sendable {
     /// collection's (the first enrollment ever fixes it).
     ///
     /// - Throws: `enrollmentError` on a dimension mismatch, `noCollectionFound` once dropped.
-    func append(_ batch: [PreparedEnrollment]) throws {
+    package func append(_ batch: [PreparedEnrollment]) throws {
         guard let first = batch.first else { return }
         try state.withLock { state in
             guard !state.isDropped else {
@@ -111,7 +123,7 @@ final class Gallery: Sendable {
     /// Removes the Faceprint `id`.
     ///
     /// - Throws: `noRecordFound` when no live Faceprint has that UUID.
-    func remove(id: RecordID) throws {
+    package func remove(id: RecordID) throws {
         try state.withLock { state in
             guard let reference = state.rowsByID.removeValue(forKey: id) else {
                 throw LineupError(.noRecordFound, "no Faceprint has UUID \(id.string)")
@@ -129,7 +141,7 @@ final class Gallery: Sendable {
     /// Removes every Faceprint of `identity` and returns how many there were.
     ///
     /// - Throws: `noRecordFound` when the identity has no live Faceprint.
-    func remove(identity: String) throws -> Int {
+    package func remove(identity: String) throws -> Int {
         try state.withLock { state in
             guard let references = state.rowsByIdentity.removeValue(forKey: identity) else {
                 throw LineupError(.noRecordFound, "no Faceprint has that identity")
@@ -184,12 +196,12 @@ final class Gallery: Sendable {
     }
 
     /// Whether a live Faceprint has UUID `id`.
-    func contains(id: RecordID) -> Bool {
+    package func contains(id: RecordID) -> Bool {
         state.withLock { $0.rowsByID[id] != nil }
     }
 
     /// An immutable view of the gallery as of now, for the matcher.
-    func snapshot() -> CollectionSnapshot {
+    package func snapshot() -> CollectionSnapshot {
         state.withLock { state in
             var blocks: [VectorBlock] = []
             blocks.reserveCapacity(state.chunks.count)
@@ -204,7 +216,7 @@ final class Gallery: Sendable {
     }
 
     /// UUID → identity for every live Faceprint.
-    func identities() -> [String: String] {
+    package func identities() -> [String: String] {
         state.withLock { state in
             var result: [String: String] = [:]
             result.reserveCapacity(state.rowsByID.count)
@@ -217,7 +229,7 @@ final class Gallery: Sendable {
 
     /// Marks the gallery deleted: later writes throw `noCollectionFound`. Snapshots already
     /// taken stay valid.
-    func drop() {
+    package func drop() {
         state.withLock { $0.isDropped = true }
     }
 }

@@ -5,24 +5,24 @@ import Foundation
 ///
 /// New IDs are version 7 (a 48-bit Unix-millisecond timestamp, then random bits), so IDs made
 /// later sort later, which keeps the lookup tables of sealed segments close to append order.
-struct RecordID: Hashable, Comparable, Sendable {
+package struct RecordID: Hashable, Comparable, Sendable {
     /// Bytes 0–7, big-endian: the first 16 hex digits.
-    var high: UInt64
+    package var high: UInt64
     /// Bytes 8–15, big-endian: the last 16 hex digits.
-    var low: UInt64
+    package var low: UInt64
 
-    init(high: UInt64, low: UInt64) {
+    package init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
     }
 
-    static func < (lhs: RecordID, rhs: RecordID) -> Bool {
+    package static func < (lhs: RecordID, rhs: RecordID) -> Bool {
         (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }
 
     /// A new version-7 ID (RFC 9562 §5.7): 48 bits of Unix time in milliseconds, version 7,
     /// 12 random bits, variant 0b10, 62 random bits.
-    static func generate() -> RecordID {
+    package static func generate() -> RecordID {
         var generator = SystemRandomNumberGenerator()
         let millis = UInt64(max(0, Date().timeIntervalSince1970 * 1000)) & 0xFFFF_FFFF_FFFF
         let randomA = generator.next() as UInt64
@@ -33,7 +33,7 @@ struct RecordID: Hashable, Comparable, Sendable {
     }
 
     /// Parses the 8-4-4-4-12 hex form, in either case; `nil` for anything else.
-    init?(string: String) {
+    package init?(string: String) {
         let utf8 = Array(string.utf8)
         guard utf8.count == 36 else { return nil }
         var words: (UInt64, UInt64) = (0, 0)
@@ -61,7 +61,7 @@ struct RecordID: Hashable, Comparable, Sendable {
     }
 
     /// The lowercase 8-4-4-4-12 form.
-    var string: String {
+    package var string: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(36)

@@ -99,7 +99,12 @@ enum VectorEncoder {
 }
 
 /// A vector in stored form: `bytes` (dimension × bytes-per-dimension) and, for int8, its scale.
-struct EncodedVector: Sendable, Equatable {
-    var bytes: [UInt8]
-    var scale: Float
+package struct EncodedVector: Sendable, Equatable {
+    package var bytes: [UInt8]
+    package var scale: Float
+
+    package init(bytes: [UInt8], scale: Float) {
+        self.bytes = bytes
+        self.scale = scale
+    }
 }

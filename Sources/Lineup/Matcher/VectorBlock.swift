@@ -40,7 +40,7 @@ struct VectorBlock: Sendable {
 
 /// An immutable view of a collection at one moment: its blocks in enrollment order. Holding a
 /// snapshot keeps its blocks' memory alive; writers never wait for it, nor it for them.
-struct CollectionSnapshot: Sendable {
+package struct CollectionSnapshot: Sendable {
     /// The collection's dimension; 0 while it is empty and has never held a Faceprint.
     let dimension: Int
     let encoding: VectorCompression

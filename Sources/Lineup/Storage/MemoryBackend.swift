@@ -86,7 +86,7 @@ final class MemoryCollection: CollectionStore {
 
 extension LineupError {
     /// `noCollectionFound` for `name`.
-    static func noCollection(_ name: String) -> LineupError {
+    package static func noCollection(_ name: String) -> LineupError {
         LineupError(.noCollectionFound, "no collection named \(JSONText.quoted(name))")
     }
 }

@@ -7,7 +7,7 @@
 /// Thread safety: every method may be called from any thread at once. Durability: when a
 /// mutating method returns, the change is as durable as the backend promises (nothing, for
 /// the memory backend; on stable storage, for the on-disk ones).
-protocol StorageBackend: AnyObject, Sendable {
+package protocol StorageBackend: AnyObject, Sendable {
     /// Whether the store encrypts what it writes (`CollectionMetadata.encrypted`).
     var isEncrypted: Bool { get }
 
@@ -46,7 +46,7 @@ protocol StorageBackend: AnyObject, Sendable {
 ///
 /// Thread safety: every method may be called from any thread at once; ``snapshot()`` never
 /// waits for a writer.
-protocol CollectionStore: AnyObject, Sendable {
+package protocol CollectionStore: AnyObject, Sendable {
     var name: String { get }
     var settings: CollectionSettings { get }
 

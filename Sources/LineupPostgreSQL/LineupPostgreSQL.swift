@@ -1,0 +1,20 @@
+// The `.postgresql` backend. Every file of this module compiles only with the package trait
+// PostgreSQL (`swift build --traits PostgreSQL`); without it the module is empty and the
+// build never needs libpq.
+#if PostgreSQL
+import Lineup
+
+/// The PostgreSQL backend's entry point.
+///
+/// Call ``enable()`` once, before the first `createDatabaseConnection` with `.postgresql`;
+/// until then (and in builds without the trait) `.postgresql` throws `featureNotSupported`.
+public enum LineupPostgreSQL {
+    /// Registers the backend with Lineup, so that `SDK.createDatabaseConnection` with
+    /// `dbms = .postgresql` connects through libpq. Calling it again changes nothing.
+    public static func enable() {
+        BackendRegistry.registerPostgreSQL { connectionString, options in
+            try PostgresBackend(conninfo: connectionString, options: options)
+        }
+    }
+}
+#endif

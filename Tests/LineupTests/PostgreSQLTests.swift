@@ -1,0 +1,395 @@
+#if PostgreSQL
+import Foundation
+import Testing
+@testable import Lineup
+@testable import LineupPostgreSQL
+
+/// The conninfo of the server the PostgreSQL tests use (`scripts/with-postgres` exports it);
+/// without it they are skipped.
+let testPostgres = ProcessInfo.processInfo.environment["LINEUP_TEST_POSTGRES"]
+
+/// Options for an SDK on the test server.
+func postgresOptions(model: String = "TFV5_2", compression: VectorCompression = .none,
+                     interval: Double? = 0.1) -> ConfigurationOptions {
+    var options = ConfigurationOptions()
+    options.dbms = .postgresql
+    options.frModel = model
+    options.vectorCompression = compression
+    options.notificationCheckInterval = interval
+    return options
+}
+
+/// A `.postgresql` SDK on a fresh process connection to the test server, with every
+/// collection deleted.
+func freshPostgresSDK(model: String = "TFV5_2", compression: VectorCompression = .none) throws -> SDK {
+    LineupPostgreSQL.enable()
+    ProcessConnection.resetForTesting()
+    let sdk = SDK(options: postgresOptions(model: model, compression: compression))
+    try sdk.createDatabaseConnection(testPostgres!)
+    for name in try sdk.getCollectionNames() { try sdk.deleteCollection(name) }
+    return sdk
+}
+
+/// Runs a shell command (the server's stop and start commands) and waits for it: with
+/// posix_spawn and waitpid, since the server it starts keeps running after the shell exits.
+func shell(_ command: String) throws {
+    var pid: pid_t = 0
+    let arguments: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command].map { text in text.withCString { strdup($0) } } + [nil]
+    defer { for argument in arguments { free(argument) } }
+    let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, arguments, environ)
+    #expect(spawned == 0, "cannot run \(command)")
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    #expect(status == 0, "\(command) failed")
+}
+
+/// Polls `condition` every millisecond for up to `seconds`.
+func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(1_000)
+    }
+    return try condition()
+}
+
+extension SDKTests {
+    /// API.md §1 on `.postgresql`, against the server `scripts/with-postgres` starts.
+    @Suite(.enabled(if: testPostgres != nil, "LINEUP_TEST_POSTGRES is not set; run through scripts/with-postgres"))
+    struct PostgreSQL {
+        // MARK: Connection
+
+        @Test func connectionErrors() throws {
+            LineupPostgreSQL.enable()
+            ProcessConnection.resetForTesting()
+            let sdk = SDK(options: postgresOptions())
+            expectError(.databaseNotConnected) { try sdk.getCollectionNames() }
+            expectError(.databaseConnectionError) { try sdk.createDatabaseConnection("hostaddr=127.0.0.1 port=1 dbname=x connect_timeout=2") }
+            expectError(.databaseConnectionError) { try sdk.createDatabaseConnection("this is not a conninfo") }
+            var encrypted = postgresOptions()
+            encrypted.encryptionKey = "secret"
+            let error = lineupError { try SDK(options: encrypted).createDatabaseConnection(testPostgres!) }
+            #expect(error?.code == .featureNotSupported)
+            #expect(error?.message.contains("encryption") == true)
+            var badInterval = postgresOptions()
+            badInterval.notificationCheckInterval = 0
+            expectError(.invalidArgument) { try SDK(options: badInterval).createDatabaseConnection(testPostgres!) }
+        }
+
+        @Test func missingDatabaseIsCreatedUnlessHosted() throws {
+            LineupPostgreSQL.enable()
+            ProcessConnection.resetForTesting()
+            let name = "lineup_created_\(UInt32.random(in: 0...UInt32.max))"
+            let conninfo = testPostgres!.replacingOccurrences(of: "dbname=lineup_test", with: "dbname=\(name)")
+            setenv("HOSTED_DATABASE", "1", 1)
+            expectError(.databaseConnectionError) { try SDK(options: postgresOptions()).createDatabaseConnection(conninfo) }
+            unsetenv("HOSTED_DATABASE")
+            let sdk = SDK(options: postgresOptions())
+            try sdk.createDatabaseConnection(conninfo)
+            try sdk.createLoadCollection("people")
+            _ = try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0, 0]), identity: "alice")
+            ProcessConnection.resetForTesting()
+            try sdk.createDatabaseConnection(conninfo)
+            #expect(try sdk.getCollectionMetadata("people").numFaceprints == 1)
+            ProcessConnection.resetForTesting()
+        }
+
+        // MARK: Collections
+
+        @Test func collections() throws {
+            let sdk = try freshPostgresSDK()
+            #expect(try sdk.getCollectionNames().isEmpty)
+            expectError(.noCollectionFound) { try sdk.loadCollection("missing") }
+            expectError(.noCollectionFound) { try sdk.deleteCollection("missing") }
+            expectError(.noCollectionFound) { try sdk.getCollectionMetadata("missing") }
+            expectError(.noCollectionFound) { try sdk.getCollectionIdentities("missing") }
+            expectError(.invalidArgument) { try sdk.createCollection("") }
+            expectError(.invalidArgument) { try sdk.createCollection("tab\there") }
+            expectError(.inputIsEmpty) { try sdk.loadCollections([]) }
+
+            try sdk.createCollection("b")
+            try sdk.createCollection("a")
+            #expect(try sdk.getCollectionNames() == ["a", "b"])
+            expectError(.noCollectionFound) { try sdk.loadCollections(["a", "missing"]) }
+            expectError(.collectionNotLoaded) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: "x", collectionName: "a") }
+            expectError(.collectionNotLoaded) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: "x") }
+            try sdk.loadCollections(["a", "b"])
+            expectError(.noCollectionSpecified) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: "x") }
+            expectError(.noCollectionFound) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: "x", collectionName: "c") }
+            let uuid = try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: "x", collectionName: "a")
+            #expect(isLowercaseUUIDString(uuid))
+
+            // Creating an existing collection is a no-op, even with other settings.
+            let other = SDK(options: postgresOptions(model: "LITE", compression: .int8))
+            try other.createCollection("a")
+            let metadata = try sdk.getCollectionMetadata("a")
+            #expect(metadata == CollectionMetadata(collectionName: "a", encrypted: false, featureVectorSizeBytes: 8,
+                                                   modelName: "TFV5_2", modelOptions: "{\"vector_compression\":\"none\"}",
+                                                   numFaceprints: 1, numIdentities: 1))
+            #expect(try sdk.getCollectionMetadata("b").featureVectorSizeBytes == 0)
+            #expect(try sdk.getCollectionIdentities("a") == [uuid: "x"])
+
+            try sdk.deleteCollection("a")
+            #expect(try sdk.getCollectionNames() == ["b"])
+            expectError(.noCollectionFound) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: "x", collectionName: "a") }
+            // A collection created again under the name starts empty.
+            try sdk.createLoadCollection("a")
+            #expect(try sdk.getCollectionMetadata("a").numFaceprints == 0)
+            #expect(try sdk.identifyTopCandidate(Faceprint(featureVector: [1, 0]), collectionName: "a") == nil)
+        }
+
+        // MARK: Enrollment and removal
+
+        @Test func enrollmentRules() throws {
+            let sdk = try freshPostgresSDK()
+            try sdk.createLoadCollection("people")
+            expectError(.inputIsEmpty) { try sdk.enrollFaceprint(Faceprint(featureVector: []), identity: "x") }
+            expectError(.inputIsEmpty) { try sdk.enrollFaceprint(Faceprint(featureVector: [1]), identity: "") }
+            expectError(.invalidArgument) { try sdk.enrollFaceprint(Faceprint(featureVector: [.nan, 1]), identity: "x") }
+            expectError(.invalidArgument) { try sdk.enrollFaceprint(Faceprint(featureVector: [0, 0]), identity: "x") }
+            expectError(.invalidArgument) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: .repeating("x", 1025)) }
+            expectError(.enrollmentError) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0], modelName: "LITE"), identity: "x") }
+            #expect(try sdk.getCollectionMetadata("people").numFaceprints == 0)
+
+            let a1 = try sdk.enrollFaceprint(Faceprint(featureVector: [3, 4, 0]), identity: "alice")
+            let a2 = try sdk.enrollFaceprint(Faceprint(featureVector: [0, 1, 0]), identity: "alice")
+            let b = try sdk.enrollFaceprint(Faceprint(featureVector: [0, 0, 1]), identity: String.repeating("é", 512))
+            expectError(.enrollmentError) { try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0]), identity: "x") }
+            #expect(try sdk.getCollectionIdentities("people") == [a1: "alice", a2: "alice", b: .repeating("é", 512)])
+            let metadata = try sdk.getCollectionMetadata("people")
+            #expect(metadata.numFaceprints == 3 && metadata.numIdentities == 2 && metadata.featureVectorSizeBytes == 12)
+
+            // Stored L2-normalised.
+            let top = try #require(try sdk.identifyTopCandidate(Faceprint(featureVector: [3, 4, 0])))
+            #expect(top.uuid == a1 && abs(top.similarityMeasure - 1) < 1e-6)
+
+            expectError(.inputIsEmpty) { try sdk.removeByUUID("") }
+            expectError(.noRecordFound) { try sdk.removeByUUID("not-a-uuid") }
+            expectError(.noRecordFound) { try sdk.removeByUUID(RecordID.generate().string) }
+            expectError(.noRecordFound) { try sdk.removeByIdentity("nobody") }
+            expectError(.inputIsEmpty) { try sdk.removeByIdentity("") }
+            try sdk.removeByUUID(a1)
+            expectError(.noRecordFound) { try sdk.removeByUUID(a1) }
+            #expect(try sdk.identifyTopCandidate(Faceprint(featureVector: [3, 4, 0]), threshold: 0.9) == nil)
+            #expect(try sdk.removeByIdentity("alice") == 1)
+            expectError(.noRecordFound) { try sdk.removeByIdentity("alice") }
+            #expect(try sdk.getCollectionIdentities("people") == [b: .repeating("é", 512)])
+            #expect(try sdk.getCollectionMetadata("people").numIdentities == 1)
+
+            // What is stored survives reconnecting and loading.
+            ProcessConnection.resetForTesting()
+            try sdk.createDatabaseConnection(testPostgres!)
+            try sdk.loadCollection("people")
+            #expect(try sdk.identifyTopCandidate(Faceprint(featureVector: [0, 0, 1]))?.uuid == b)
+            #expect(try sdk.removeByIdentity(.repeating("é", 512)) == 1)
+            #expect(try sdk.identifyTopCandidates(Faceprint(featureVector: [0, 0, 1]), numCandidates: 5, threshold: -1).isEmpty)
+        }
+
+        // MARK: Identification
+
+        @Test(arguments: [VectorCompression.none, .fp16, .int8])
+        func identification(compression: VectorCompression) throws {
+            var rng = SeededGenerator(seed: 7)
+            let sdk = try freshPostgresSDK(compression: compression)
+            try sdk.createLoadCollection("people")
+            var gallery: [(uuid: String, vector: [Float])] = []
+            let vectors = (0..<40).map { _ in rng.vector(64) }
+            let uuids = try sdk.enrollFaceprints(vectors.map { Faceprint(featureVector: $0) }, identities: (0..<40).map { "p\($0)" })
+            for (uuid, vector) in zip(uuids, vectors) { gallery.append((uuid, vector)) }
+            let tie = try sdk.enrollFaceprint(Faceprint(featureVector: vectors[3]), identity: "p3-again")
+            #expect(try sdk.getCollectionMetadata("people").featureVectorSizeBytes == 64 * compression.bytesPerDimension)
+
+            expectError(.invalidArgument) { try sdk.identifyTopCandidates(Faceprint(featureVector: vectors[0]), numCandidates: 0) }
+            expectError(.invalidArgument) { try sdk.identifyTopCandidate(Faceprint(featureVector: vectors[0]), threshold: .nan) }
+            expectError(.invalidArgument) { try sdk.identifyTopCandidate(Faceprint(featureVector: [1, 0])) }
+            expectError(.invalidArgument) { try sdk.identifyTopCandidate(Faceprint(featureVector: vectors[0], modelName: "LITE")) }
+
+            for (index, entry) in gallery.enumerated() where index != 3 {
+                let top = try #require(try sdk.identifyTopCandidate(Faceprint(featureVector: entry.vector)))
+                #expect(top.uuid == entry.uuid && top.identity == "p\(index)")
+                #expect(top.similarityMeasure > 0.97 && top.matchProbability > 0.5)
+            }
+            // Ties: earlier enrollment first.
+            let both = try sdk.identifyTopCandidates(Faceprint(featureVector: vectors[3]), numCandidates: 2, threshold: 0.9)
+            #expect(both.map(\.uuid) == [gallery[3].uuid, tie])
+            let batch = try sdk.batchIdentifyTopCandidate(vectors.prefix(5).map { Faceprint(featureVector: $0) })
+            #expect(batch.map { $0?.uuid } == Array(uuids.prefix(5)))
+
+            // A second load reads the same from the server, in the same order.
+            try sdk.loadCollection("people")
+            #expect(try sdk.identifyTopCandidates(Faceprint(featureVector: vectors[3]), numCandidates: 2, threshold: 0.9).map(\.uuid)
+                    == [gallery[3].uuid, tie])
+        }
+
+        // MARK: SQL injection
+
+        @Test func namesAndIdentitiesAreData() throws {
+            let sdk = try freshPostgresSDK()
+            let names = ["x'); DROP TABLE lineup_faceprints; --", "\"; DELETE FROM lineup_collections; --",
+                         "$1", "a\\b", "Robert'); DROP TABLE lineup_collections;--", "名前 ' \" `"]
+            for name in names { try sdk.createCollection(name) }
+            #expect(try sdk.getCollectionNames() == names.sorted())
+            try sdk.loadCollection(names[0])
+            let identities = ["'; DROP TABLE lineup_schema; --", "' OR '1'='1", "\\x00", "%", "_"]
+            var uuids: [String: String] = [:]
+            for identity in identities {
+                uuids[try sdk.enrollFaceprint(Faceprint(featureVector: [1, 2]), identity: identity, collectionName: names[0])] = identity
+            }
+            #expect(try sdk.getCollectionIdentities(names[0]) == uuids)
+            #expect(try sdk.removeByIdentity("' OR '1'='1", collectionName: names[0]) == 1)
+            #expect(try sdk.removeByIdentity("%", collectionName: names[0]) == 1)
+            #expect(try sdk.getCollectionMetadata(names[0]).numFaceprints == 3)
+            for name in names { try sdk.deleteCollection(name) }
+            #expect(try sdk.getCollectionNames().isEmpty)
+            // The schema is intact.
+            try sdk.createLoadCollection("after")
+            _ = try sdk.enrollFaceprint(Faceprint(featureVector: [1, 2]), identity: "z")
+            #expect(try sdk.getCollectionMetadata("after").numFaceprints == 1)
+        }
+
+        // MARK: Following other connections
+
+        /// A second backend in this process (its own connections and listener) stands in for
+        /// another machine: changes reach it incrementally, through notifications.
+        @Test func anotherConnectionFollowsChanges() throws {
+            let sdk = try freshPostgresSDK()
+            try sdk.createLoadCollection("people")
+            let early = try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0, 0]), identity: "early")
+            let follower = try PostgresBackend(conninfo: testPostgres!, options: postgresOptions(interval: 30))
+            defer { follower.close() }
+            let store = try follower.loadCollection("people") as! PostgresCollection
+            #expect(try store.identities() == [early: "early"])
+
+            // The polling interval is 30 s: what arrives sooner came by notification.
+            let later = try sdk.enrollFaceprint(Faceprint(featureVector: [0, 1, 0]), identity: "later")
+            #expect(eventually(5) { (try? store.identities()) == [early: "early", later: "later"] })
+            try sdk.removeByUUID(early)
+            #expect(eventually(5) { (try? store.identities()) == [later: "later"] })
+            _ = try sdk.enrollFaceprint(Faceprint(featureVector: [0, 0, 1]), identity: "later")
+            #expect(try sdk.removeByIdentity("later") == 2)
+            #expect(eventually(5) { (try? store.identities())?.isEmpty == true })
+
+            // The follower writes too; the first connection receives it.
+            let fromFollower = PreparedEnrollment(Faceprint(featureVector: [0, 0, 1]), identity: "f", compression: .none)
+            try store.enroll([fromFollower])
+            #expect(eventually(5) { (try? sdk.getCollectionSpace("people").liveFaceprints) == 1 })
+            #expect(try sdk.identifyTopCandidate(Faceprint(featureVector: [0, 0, 1]))?.uuid == fromFollower.id.string)
+
+            // Deleted elsewhere: the follower's handle refuses writes.
+            try sdk.deleteCollection("people")
+            #expect(eventually(5) { lineupError { try store.enroll([PreparedEnrollment(Faceprint(featureVector: [1, 0, 0]), identity: "g", compression: .none)]) }?.code == .noCollectionFound })
+        }
+
+        /// The server restarts in the middle: calls fail with `databaseConnectionError` while
+        /// it is down, work again once it is back, and a follower catches up on what it missed.
+        @Test func serverRestart() throws {
+            guard let stop = ProcessInfo.processInfo.environment["LINEUP_TEST_POSTGRES_STOP"],
+                  let start = ProcessInfo.processInfo.environment["LINEUP_TEST_POSTGRES_START"] else { return }
+            let sdk = try freshPostgresSDK()
+            try sdk.createLoadCollection("people")
+            _ = try sdk.enrollFaceprint(Faceprint(featureVector: [1, 0, 0]), identity: "before")
+            let follower = try PostgresBackend(conninfo: testPostgres!, options: postgresOptions(interval: 0.1))
+            defer { follower.close() }
+            let store = try follower.loadCollection("people") as! PostgresCollection
+
+            try shell(stop)
+            let error = lineupError { try sdk.enrollFaceprint(Faceprint(featureVector: [0, 1, 0]), identity: "down") }
+            #expect(error?.code == .databaseConnectionError)
+            #expect(error?.message.contains("PostgreSQL") == true, "\(String(describing: error))")
+            expectError(.databaseConnectionError) { try sdk.getCollectionNames() }
+            // Identification goes on from memory.
+            #expect(try sdk.identifyTopCandidate(Faceprint(featureVector: [1, 0, 0]))?.identity == "before")
+            try shell(start)
+
+            var uuids: [String] = []
+            for index in 0..<20 {
+                uuids.append(try sdk.enrollFaceprint(Faceprint(featureVector: [1, Float(index), 2]), identity: "after-\(index)"))
+            }
+            #expect(try sdk.getCollectionMetadata("people").numFaceprints == 21)
+            #expect(eventually(10) { store.gallery.counts.faceprints == 21 }, "the follower caught up after the restart")
+            #expect(Set(try store.identities().keys).isSuperset(of: uuids))
+        }
+
+        // MARK: Processes
+
+        /// Two `lineup enroll --postgresql` writers and a `lineup watch --postgresql` process:
+        /// the watcher follows every enrollment on its own, and every acknowledged one is on
+        /// the server.
+        @Test func twoWriterProcessesAndAWatcher() throws {
+            guard KillTests.executable != nil else {
+                Issue.record("the lineup executable was not found next to the tests")
+                return
+            }
+            signal(SIGPIPE, SIG_IGN)
+            let conninfo = testPostgres!
+            let sdk = try freshPostgresSDK()
+            #expect(try KillTests.run(["create", conninfo, "people", "--postgresql"]).status == 0)
+            #expect(try sdk.getCollectionNames() == ["people"])
+            let watcher = try SharedProcessTests.Running(["watch", conninfo, "people", "--postgresql",
+                                                          "--check-interval", "0.1", "--until", "500", "--timeout", "120"])
+            _ = eventually(10) { !watcher.lines.value.isEmpty }
+            let a = try SharedProcessTests.Running(["enroll", conninfo, "people", "--postgresql"])
+            let b = try SharedProcessTests.Running(["enroll", conninfo, "people", "--postgresql"])
+            a.feed(300, prefix: "a", seed: 1, close: true)
+            b.feed(200, prefix: "b", seed: 2, close: true)
+            a.finish()
+            b.finish()
+            #expect(a.process.terminationStatus == 0 && b.process.terminationStatus == 0)
+            #expect(a.lines.value.count == 300 && b.lines.value.count == 200)
+            watcher.finish()
+            #expect(watcher.process.terminationStatus == 0, "the watcher did not reach 500")
+            #expect(watcher.lines.value.last?.hasSuffix(" 500") == true)
+            let map = try sdk.getCollectionIdentities("people")
+            #expect(Set(map.keys) == Set(a.lines.value + b.lines.value))
+        }
+
+        /// Figures (`LINEUP_PG_FIGURES=1`): propagation latency to a watcher process at
+        /// interval 0.1 s, the enroll rate, and the load time of 100k Faceprints.
+        @Test(.enabled(if: ProcessInfo.processInfo.environment["LINEUP_PG_FIGURES"] != nil))
+        func figures() throws {
+            var rng = SeededGenerator(seed: 11)
+            let sdk = try freshPostgresSDK()
+            try sdk.createLoadCollection("figures")
+            let watcher = try SharedProcessTests.Running(["watch", testPostgres!, "figures", "--postgresql",
+                                                          "--check-interval", "0.1", "--until", "200", "--timeout", "120"])
+            _ = eventually(10) { !watcher.lines.value.isEmpty }
+            var acknowledged: [Double] = []
+            for index in 0..<200 {
+                _ = try sdk.enrollFaceprint(rng.faceprint(512), identity: "p\(index)")
+                acknowledged.append(Date().timeIntervalSince1970)
+                usleep(10_000)
+            }
+            watcher.finish()
+            var latencies: [Double] = []
+            for line in watcher.lines.value {
+                let parts = line.split(separator: " ")
+                guard parts.count == 2, let time = Double(parts[0]), let count = Int(parts[1]), count > 0 else { continue }
+                latencies.append(max(0, time - acknowledged[count - 1]))
+            }
+            latencies.sort()
+            print("figure: propagation to a watcher process, interval 0.1 s: median \(String(format: "%.2f", latencies[latencies.count / 2] * 1000)) ms, p99 \(String(format: "%.2f", latencies[latencies.count * 99 / 100] * 1000)) ms, max \(String(format: "%.2f", latencies.last! * 1000)) ms (\(latencies.count) changes seen)")
+
+            let count = 2_000
+            let probes = (0..<count).map { _ in rng.faceprint(512) }
+            var start = Date()
+            for (index, faceprint) in probes.enumerated() { _ = try sdk.enrollFaceprint(faceprint, identity: "r\(index)") }
+            print("figure: enroll rate, one call per Faceprint (512-d float32): \(Int(Double(count) / Date().timeIntervalSince(start))) /s")
+
+            try sdk.createLoadCollection("large")
+            let total = 100_000, batch = 5_000
+            start = Date()
+            for offset in stride(from: 0, to: total, by: batch) {
+                let faceprints = (0..<batch).map { _ in rng.faceprint(512) }
+                _ = try sdk.enrollFaceprints(faceprints, identities: (0..<batch).map { "l\(offset + $0)" }, collectionName: "large")
+            }
+            print("figure: bulk enroll of 100k Faceprints in batches of \(batch): \(Int(Double(total) / Date().timeIntervalSince(start))) /s")
+            start = Date()
+            try sdk.loadCollection("large")
+            let seconds = Date().timeIntervalSince(start)
+            #expect(try sdk.getCollectionSpace("large").liveFaceprints == total)
+            print("figure: load of 100k Faceprints (512-d float32) from the server: \(String(format: "%.2f", seconds)) s")
+            try sdk.deleteCollection("large")
+        }
+    }
+}
+#endif
