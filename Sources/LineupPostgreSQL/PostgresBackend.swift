@@ -41,7 +41,9 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
     /// Written to wake the listener when the backend closes.
     private let wakePipe: (read: Int32, write: Int32)
 
-    var isEncrypted: Bool { false }
+    /// What is stored is encrypted (`encryptionKey`): POSTGRESQL.md, "Encryption".
+    let cipher: PostgresCipher?
+    var isEncrypted: Bool { cipher != nil }
     var isClosed: Bool { closed.load(ordering: .acquiring) }
 
     /// Connects, creating the database when it does not exist (through the server's
@@ -49,18 +51,16 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
     /// set) and the schema on first use, then starts listening for other processes' changes.
     ///
     /// - Throws: `databaseConnectionError` when the server cannot be reached or the database
-    ///   cannot be created; `featureNotSupported` for an encryption key;
+    ///   cannot be created; `wrongEncryptionKey` for a missing, superfluous or wrong key;
     ///   `unsupportedFormatVersion` for a schema newer than this code.
     init(conninfo: String, options: ConfigurationOptions) throws {
-        if options.encryptionKey != nil {
-            throw LineupError(.featureNotSupported,
-                              "encryption (encryptionKey) is not available with the PostgreSQL backend; use the server's own encryption at rest and sslmode=require")
-        }
+        if options.encryptionKey?.isEmpty == true { throw LineupError(.invalidArgument, "the encryption key is empty") }
         self.conninfo = conninfo
         self.checkInterval = try options.resolvedNotificationCheckInterval()
         self.readOnly = options.readOnly
         let connection = try PostgresBackend.connectCreatingDatabase(conninfo)
         try PostgresBackend.prepareSchema(connection, readOnly: options.readOnly)
+        cipher = try PostgresBackend.openKey(connection, passphrase: options.encryptionKey, readOnly: options.readOnly)
         main = Mutex(connection)
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw LineupError(.ioError, "cannot create a pipe", errno: errno) }
@@ -119,6 +119,39 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
         } catch let error as PGError {
             _ = try? connection.executeScript("ROLLBACK")
             throw LineupError(.databaseConnectionError, "cannot prepare the Lineup schema: \(error.message)")
+        }
+    }
+
+    /// The database's encryption: the data key wrapped in `lineup_keys` (made on the first
+    /// encrypted connection to a database that holds no Faceprint yet).
+    ///
+    /// - Throws: `wrongEncryptionKey` without a passphrase for an encrypted database, with one
+    ///   for a database that holds plaintext Faceprints, or with a wrong one.
+    private static func openKey(_ connection: PGConnection, passphrase: String?, readOnly: Bool) throws -> PostgresCipher? {
+        do {
+            if !readOnly {
+                try connection.executeScript("CREATE TABLE IF NOT EXISTS lineup_keys (id integer PRIMARY KEY, key bytea NOT NULL)")
+            }
+            let exists = try connection.execute("SELECT to_regclass('lineup_keys') IS NOT NULL").withBytes(0, 0) { $0.first == 1 }
+            var stored = exists ? try connection.execute("SELECT key FROM lineup_keys WHERE id = 1") : nil
+            if stored?.rowCount ?? 0 == 0 {
+                guard let passphrase else { return nil }
+                let plaintext = try connection.execute("SELECT EXISTS (SELECT 1 FROM lineup_faceprints)").withBytes(0, 0) { $0.first == 1 }
+                guard !plaintext else {
+                    throw LineupError(.wrongEncryptionKey, "the database holds Faceprints that are not encrypted, and a key was given")
+                }
+                guard !readOnly else { throw LineupError(.readOnly, "the database has no key yet and the connection is read-only") }
+                let (file, _) = try StoreCipher.newWrappedKey(passphrase: passphrase)
+                try connection.execute("INSERT INTO lineup_keys VALUES (1, $1) ON CONFLICT (id) DO NOTHING", [.bytes(file)])
+                stored = try connection.execute("SELECT key FROM lineup_keys WHERE id = 1")   // another process's, if it won
+            }
+            guard let passphrase else {
+                throw LineupError(.wrongEncryptionKey, "the database is encrypted; give its passphrase")
+            }
+            let key = try StoreCipher.unwrapKey(stored!.bytes(0, 0), passphrase: passphrase)
+            return try PostgresCipher(dataKey: key)
+        } catch let error as PGError {
+            throw LineupError(.databaseConnectionError, "cannot read the database's key: \(error.message)")
         }
     }
 
@@ -184,7 +217,7 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
 
     func createCollection(_ name: String, settings: CollectionSettings) throws {
         try checkWritable()
-        try withConnection { connection in
+        _ = try withConnection { connection in
             try connection.execute("""
                 INSERT INTO lineup_collections (name, model, compression) VALUES ($1, $2, $3)
                 ON CONFLICT (name) DO NOTHING
@@ -229,7 +262,7 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
                 """, [.text(name)])
             guard rows.rowCount == 1 else { throw LineupError.noCollection(name) }
             let settings = try PostgresBackend.settings(model: rows.text(0, 0), compression: rows.text(0, 1))
-            return CollectionMetadata(collectionName: name, encrypted: false,
+            return CollectionMetadata(collectionName: name, encrypted: isEncrypted,
                                       featureVectorSizeBytes: Int(rows.int(0, 2)) * settings.compression.bytesPerDimension,
                                       modelName: settings.modelName, modelOptions: settings.modelOptionsJSON,
                                       numFaceprints: Int(rows.int(0, 3)), numIdentities: Int(rows.int(0, 4)))
@@ -239,7 +272,7 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
     func identities(of name: String) throws -> [String: String] {
         try withConnection { connection in
             let rows = try connection.execute("""
-                SELECT f.uuid, f.identity FROM lineup_collections c
+                SELECT f.uuid, f.identity, f.vector, c.id, c.compression FROM lineup_collections c
                 LEFT JOIN lineup_faceprints f ON f.collection_id = c.id AND f.removed_seq IS NULL
                 WHERE c.name = $1
                 """, [.text(name)])
@@ -248,7 +281,14 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
             result.reserveCapacity(rows.rowCount)
             for row in 0..<rows.rowCount where !rows.isNull(row, 0) {
                 let words = rows.uuidWords(row, 0)
-                result[RecordID(high: words.high, low: words.low).string] = rows.text(row, 1)
+                if let cipher {
+                    let compression = try PostgresBackend.settings(model: "M", compression: rows.text(row, 4)).compression
+                    let entry = try cipher.open(rows.bytes(row, 2), token: RecordID(high: words.high, low: words.low),
+                                                collection: rows.int(row, 3), compression: compression)
+                    result[entry.id.string] = entry.identity
+                } else {
+                    result[RecordID(high: words.high, low: words.low).string] = rows.text(row, 1)
+                }
             }
             return result
         }

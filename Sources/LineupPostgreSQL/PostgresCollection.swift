@@ -58,17 +58,23 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
             while true {
                 let rows = try connection.execute("FETCH FORWARD \(loadBatchRows) FROM lineup_load")
                 if rows.rowCount == 0 { break }
-                try gallery.append(enrollments(rows, compression: settings.compression))
+                try gallery.append(enrollments(rows, compression: settings.compression, collection: id, cipher: backend.cipher))
             }
             return PostgresCollection(name: name, settings: settings, id: id, gallery: gallery,
                                       backend: backend, appliedSeq: row.int(0, 4))
         }
     }
 
-    /// The rows' Faceprints (columns uuid, identity, vector, scale) as enrollments.
-    private static func enrollments(_ rows: PGResult, compression: VectorCompression, rowIndexes: [Int]? = nil) -> [PreparedEnrollment] {
-        (rowIndexes ?? Array(0..<rows.rowCount)).map { row in
+    /// The rows' Faceprints (columns uuid, identity, vector, scale) as enrollments; opened
+    /// with `cipher` in an encrypted database (the vector column then holds the sealed row).
+    private static func enrollments(_ rows: PGResult, compression: VectorCompression, collection: Int64,
+                                    cipher: PostgresCipher?, rowIndexes: [Int]? = nil) throws -> [PreparedEnrollment] {
+        try (rowIndexes ?? Array(0..<rows.rowCount)).map { row in
             let words = rows.uuidWords(row, 0)
+            if let cipher {
+                return try cipher.open(rows.bytes(row, 2), token: RecordID(high: words.high, low: words.low),
+                                       collection: collection, compression: compression)
+            }
             let vector = rows.bytes(row, 2)
             return PreparedEnrollment(id: RecordID(high: words.high, low: words.low), identity: rows.text(row, 1),
                                       vector: EncodedVector(bytes: vector, scale: rows.float(row, 3)),
@@ -106,10 +112,16 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
                     if !isRemoved { added.append(index) }
                 } else if isRemoved {
                     let words = rows.uuidWords(index, 0)
-                    removed.append(RecordID(high: words.high, low: words.low))
+                    if let cipher = backend.cipher {
+                        removed.append(try cipher.open(rows.bytes(index, 2), token: RecordID(high: words.high, low: words.low),
+                                                       collection: id, compression: settings.compression).id)
+                    } else {
+                        removed.append(RecordID(high: words.high, low: words.low))
+                    }
                 }
             }
-            try gallery.append(PostgresCollection.enrollments(rows, compression: settings.compression, rowIndexes: added))
+            try gallery.append(PostgresCollection.enrollments(rows, compression: settings.compression, collection: id,
+                                                              cipher: backend.cipher, rowIndexes: added))
             for id in removed { try? gallery.remove(id: id) }
             return row.int(0, 0)
         }
@@ -144,9 +156,16 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
         try backend.withConnection { connection in
             let statement = "SELECT lineup_enroll($1, $2, $3, $4, $5, $6)"
             func call(_ entry: PreparedEnrollment) throws -> Int64 {
-                try connection.execute(statement, [.int(id), .int(Int64(entry.dimension)), .text(entry.id.string),
-                                                   .bytes(Array(entry.identity.utf8)), .bytes(entry.vector.bytes),
-                                                   .text(String(entry.vector.scale))]).int(0, 0)
+                if let cipher = backend.cipher {
+                    // The server sees keyed hashes of the UUID and identity, and the sealed row.
+                    return try connection.execute(statement, [.int(id), .int(Int64(entry.dimension)),
+                                                              .text(cipher.uuidToken(entry.id, collection: id).string),
+                                                              .bytes(cipher.identityToken(entry.identity, collection: id)),
+                                                              .bytes(try cipher.seal(entry, collection: id)), .text("0")]).int(0, 0)
+                }
+                return try connection.execute(statement, [.int(id), .int(Int64(entry.dimension)), .text(entry.id.string),
+                                                          .bytes(Array(entry.identity.utf8)), .bytes(entry.vector.bytes),
+                                                          .text(String(entry.vector.scale))]).int(0, 0)
             }
             let seqs: ClosedRange<Int64>
             if batch.count == 1 {
@@ -163,7 +182,8 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
     func remove(id record: RecordID) throws {
         if backend.readOnly { throw LineupError(.readOnly, "the connection is read-only") }
         try backend.withConnection { connection in
-            let seq = try connection.execute("SELECT lineup_remove_uuid($1, $2)", [.int(id), .text(record.string)]).int(0, 0)
+            let stored = backend.cipher?.uuidToken(record, collection: id) ?? record
+            let seq = try connection.execute("SELECT lineup_remove_uuid($1, $2)", [.int(id), .text(stored.string)]).int(0, 0)
             try applyOwn(seq...seq, connection) { try gallery.remove(id: record) }
         }
     }
@@ -172,7 +192,8 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
         if backend.readOnly { throw LineupError(.readOnly, "the connection is read-only") }
         return try backend.withConnection { connection in
             let result = try connection.execute("SELECT o_seq, o_removed FROM lineup_remove_identity($1, $2)",
-                                                [.int(id), .bytes(Array(identity.utf8))])
+                                                [.int(id), .bytes(backend.cipher?.identityToken(identity, collection: id)
+                                                                  ?? Array(identity.utf8))])
             let seq = result.int(0, 0)
             try applyOwn(seq...seq, connection) { _ = try gallery.remove(identity: identity) }
             return Int(result.int(0, 1))
@@ -187,7 +208,7 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
     /// From memory: what this process has applied so far.
     func metadata() throws -> CollectionMetadata {
         let counts = gallery.counts
-        return CollectionMetadata(collectionName: name, encrypted: false,
+        return CollectionMetadata(collectionName: name, encrypted: backend.isEncrypted,
                                   featureVectorSizeBytes: gallery.dimension * settings.compression.bytesPerDimension,
                                   modelName: settings.modelName, modelOptions: settings.modelOptionsJSON,
                                   numFaceprints: counts.faceprints, numIdentities: counts.identities)

@@ -66,11 +66,6 @@ extension SDKTests {
             expectError(.databaseNotConnected) { try sdk.getCollectionNames() }
             expectError(.databaseConnectionError) { try sdk.createDatabaseConnection("hostaddr=127.0.0.1 port=1 dbname=x connect_timeout=2") }
             expectError(.databaseConnectionError) { try sdk.createDatabaseConnection("this is not a conninfo") }
-            var encrypted = postgresOptions()
-            encrypted.encryptionKey = "secret"
-            let error = lineupError { try SDK(options: encrypted).createDatabaseConnection(testPostgres!) }
-            #expect(error?.code == .featureNotSupported)
-            #expect(error?.message.contains("encryption") == true)
             var badInterval = postgresOptions()
             badInterval.notificationCheckInterval = 0
             expectError(.invalidArgument) { try SDK(options: badInterval).createDatabaseConnection(testPostgres!) }
@@ -92,6 +87,73 @@ extension SDKTests {
             try sdk.createDatabaseConnection(conninfo)
             #expect(try sdk.getCollectionMetadata("people").numFaceprints == 1)
             ProcessConnection.resetForTesting()
+        }
+
+        // MARK: Encryption
+
+        /// `encryptionKey` on `.postgresql`: the server holds keyed hashes of UUIDs and
+        /// identities and sealed rows; the same key is needed everywhere, and a database of
+        /// plaintext Faceprints refuses one.
+        @Test func encryptedDatabase() throws {
+            LineupPostgreSQL.enable()
+            ProcessConnection.resetForTesting()
+            defer { ProcessConnection.resetForTesting() }
+            let name = "lineup_encrypted_\(UInt32.random(in: 0...UInt32.max))"
+            let conninfo = testPostgres!.replacingOccurrences(of: "dbname=lineup_test", with: "dbname=\(name)")
+            var options = postgresOptions(compression: .fp16)
+            options.encryptionKey = "pg passphrase"
+            let sdk = SDK(options: options)
+            try sdk.createDatabaseConnection(conninfo)
+            try sdk.createLoadCollection("people")
+            var rng = SeededGenerator(seed: 41)
+            let faces = (0..<4).map { _ in rng.faceprint(32) }
+            let names = ["alice", "bob", "alice", "carol"]
+            let uuids = try zip(faces, names).map { try sdk.enrollFaceprint($0, identity: $1) }
+            #expect(try sdk.identifyTopCandidate(faces[1])?.uuid == uuids[1])
+            let metadata = try sdk.getCollectionMetadata("people")
+            #expect(metadata.encrypted && metadata.numFaceprints == 4 && metadata.numIdentities == 3)
+            #expect(try sdk.getCollectionIdentities("people") == Dictionary(uniqueKeysWithValues: zip(uuids, names)))
+
+            // What the server holds reveals no UUID, identity or vector bytes.
+            let raw = try PGConnection(conninfo: conninfo)
+            let rows = try raw.execute("SELECT uuid::text, identity, vector FROM lineup_faceprints")
+            #expect(rows.rowCount == 4)
+            for row in 0..<rows.rowCount {
+                #expect(!uuids.contains(rows.text(row, 0)))
+                let identity = rows.bytes(row, 1)
+                #expect(!names.contains { Array($0.utf8) == identity })
+                let vector = rows.bytes(row, 2)
+                for name in names {
+                    let needle = Array(name.utf8)
+                    #expect(!(0...(vector.count - needle.count)).contains { Array(vector[$0..<($0 + needle.count)]) == needle })
+                }
+            }
+
+            // Removal by UUID and by identity go through the keyed hashes.
+            try sdk.removeByUUID(uuids[1])
+            #expect(try sdk.removeByIdentity("alice") == 2)
+            #expect(try sdk.getCollectionIdentities("people") == [uuids[3]: "carol"])
+
+            // Another connection with the key follows; without it, or with another, none opens.
+            let follower = try PostgresBackend(conninfo: conninfo, options: options)
+            let store = try follower.loadCollection("people") as! PostgresCollection
+            #expect(try store.identities() == [uuids[3]: "carol"])
+            let extra = try sdk.enrollFaceprint(faces[0], identity: "dave")
+            #expect(eventually(30) { (try? store.identities())?[extra] == "dave" })
+            follower.close()
+            for key in [nil, "another passphrase"] as [String?] {
+                var other = postgresOptions()
+                other.encryptionKey = key
+                #expect(lineupError { try PostgresBackend(conninfo: conninfo, options: other) }?.code == .wrongEncryptionKey, "\(String(describing: key))")
+            }
+            // A database of plaintext Faceprints refuses a key.
+            let plainName = "lineup_plain_\(UInt32.random(in: 0...UInt32.max))"
+            let plainInfo = testPostgres!.replacingOccurrences(of: "dbname=lineup_test", with: "dbname=\(plainName)")
+            let plain = try PostgresBackend(conninfo: plainInfo, options: postgresOptions())
+            try plain.createCollection("c", settings: CollectionSettings(modelName: "M", compression: .none))
+            try (plain.loadCollection("c") as! PostgresCollection).enroll([PreparedEnrollment(faces[0], identity: "x", compression: .none)])
+            plain.close()
+            #expect(lineupError { try PostgresBackend(conninfo: plainInfo, options: options) }?.code == .wrongEncryptionKey)
         }
 
         // MARK: Collections

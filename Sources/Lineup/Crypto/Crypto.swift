@@ -5,13 +5,13 @@ import Foundation
 /// swapping where the system permits (`mlock`), kept out of core dumps, and wiped with
 /// `OPENSSL_cleanse` when released. (Pages of their own, because `mlock` does not nest: two
 /// secrets sharing a page would unlock each other.)
-final class SecretBytes: @unchecked Sendable {
-    let count: Int
+package final class SecretBytes: @unchecked Sendable {
+    package let count: Int
     private let pointer: UnsafeMutableRawPointer
     private let mapped: Int
 
     /// `count` zero bytes.
-    init(count: Int) {
+    package init(count: Int) {
         self.count = count
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         mapped = max(page, (count + page - 1) / page * page)
@@ -26,7 +26,7 @@ final class SecretBytes: @unchecked Sendable {
         _ = mlock(address, mapped)
     }
 
-    convenience init(copying bytes: UnsafeRawBufferPointer) {
+    package convenience init(copying bytes: UnsafeRawBufferPointer) {
         self.init(count: bytes.count)
         if let base = bytes.baseAddress { pointer.copyMemory(from: base, byteCount: bytes.count) }
     }
@@ -37,31 +37,31 @@ final class SecretBytes: @unchecked Sendable {
         _ = munmap(pointer, mapped)
     }
 
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
-    func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
 }
 
 /// The cryptography Lineup uses, all of it through OpenSSL's libcrypto: AES-256-GCM,
 /// PBKDF2-HMAC-SHA256, and its random generator. Errors never carry key material.
-enum Crypto {
-    static let keyBytes = 32
-    static let nonceBytes = 12
-    static let tagBytes = 16
-    static let saltBytes = 16
+package enum Crypto {
+    package static let keyBytes = 32
+    package static let nonceBytes = 12
+    package static let tagBytes = 16
+    package static let saltBytes = 16
 
     /// `count` bytes from OpenSSL's cryptographically secure generator.
-    static func randomBytes(_ count: Int) throws -> [UInt8] {
+    package static func randomBytes(_ count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         try bytes.withUnsafeMutableBytes { try fillRandom($0) }
         return bytes
     }
 
-    static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) throws {
+    package static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) throws {
         guard buffer.count > 0 else { return }
         guard RAND_bytes(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1 else {
             throw LineupError(.ioError, "the system's random generator failed")
@@ -69,7 +69,7 @@ enum Crypto {
     }
 
     /// PBKDF2-HMAC-SHA256 of `passphrase` (its UTF-8 bytes) into a 32-byte key.
-    static func deriveKey(passphrase: String, salt: [UInt8], iterations: Int) throws -> SecretBytes {
+    package static func deriveKey(passphrase: String, salt: [UInt8], iterations: Int) throws -> SecretBytes {
         let key = SecretBytes(count: keyBytes)
         var utf8 = Array(passphrase.utf8)
         defer { utf8.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
@@ -89,7 +89,7 @@ enum Crypto {
     }
 
     /// HMAC-SHA256 of `message` under `key`, as a new secret (a derived key).
-    static func hmacSHA256(key: SecretBytes, message: [UInt8]) throws -> SecretBytes {
+    package static func hmacSHA256(key: SecretBytes, message: [UInt8]) throws -> SecretBytes {
         let out = SecretBytes(count: 32)
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { key in
@@ -106,7 +106,7 @@ enum Crypto {
 
     /// AES-256-GCM encryption of `plaintext` into `output` (ciphertext, then the 16-byte tag;
     /// `plaintext.count + tagBytes` bytes), authenticating `aad` as well.
-    static func seal(key: SecretBytes, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+    package static func seal(key: SecretBytes, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
                      plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         precondition(nonce.count == nonceBytes && output.count == plaintext.count + tagBytes)
         guard let context = EVP_CIPHER_CTX_new() else { throw LineupError(.ioError, "OpenSSL could not allocate a cipher") }
@@ -142,7 +142,7 @@ enum Crypto {
     /// AES-256-GCM decryption of `sealed` (ciphertext, then the tag) into `output`
     /// (`sealed.count - tagBytes` bytes). Returns false, with `output` wiped, when the tag
     /// does not authenticate: no byte of an unauthenticated block is ever handed on.
-    static func open(key: SecretBytes, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+    package static func open(key: SecretBytes, nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
                      sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Bool {
         precondition(nonce.count == nonceBytes)
         guard sealed.count >= tagBytes, output.count == sealed.count - tagBytes,
@@ -180,7 +180,7 @@ enum Crypto {
     }
 
     /// Wipes `bytes` (key material that lived in an ordinary array).
-    static func wipe(_ bytes: inout [UInt8]) {
+    package static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
     }
 }

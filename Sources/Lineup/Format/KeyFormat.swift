@@ -14,12 +14,12 @@
 ///
 /// The wrap authenticates bytes 0 ..< 52, so the parameters, the store ID and the epoch cannot
 /// be changed without the passphrase.
-struct KeyFile: Equatable {
+package struct KeyFile: Equatable {
     static let size = 116
     static let authenticatedLength = 52
     static let pbkdf2SHA256: UInt16 = 1
     /// PBKDF2-HMAC-SHA256 iterations for new keys (OWASP's 2023 figure).
-    static let defaultIterations = 600_000
+    package static let defaultIterations = 600_000
     /// Stored iteration counts outside this range are damage (the cap bounds what a
     /// tampered file can make an open spend before the tag fails).
     static let iterationRange = 1...10_000_000

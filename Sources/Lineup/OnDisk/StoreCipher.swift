@@ -18,7 +18,7 @@ import Synchronization
 /// anything, and the counter only grows. So a (key, nonce) pair never repeats — not after a
 /// crash (the epoch), and not when a copy of the store, or a restored backup, is written by
 /// two sessions that read the same epoch (the salts differ). Readers never seal.
-final class StoreCipher: @unchecked Sendable {
+package final class StoreCipher: @unchecked Sendable {
     let storeID: RecordID
     private let dataKey: SecretBytes
     /// This session's epoch; nil for a reader.
@@ -114,6 +114,25 @@ final class StoreCipher: @unchecked Sendable {
         try fileSystem.replaceFile(in: path, name: FormatConstants.keyName, temporaryName: FormatConstants.keyTemporaryName,
                                    bytes: file.encoded())
         return try StoreCipher(storeID: file.storeID, dataKey: dataKey, epoch: file.epoch)
+    }
+
+    /// A new random data key wrapped under `passphrase`, as the bytes of a key file (FORMAT.md
+    /// §11.1; store ID zero): for backends that keep the wrapped key elsewhere (PostgreSQL).
+    package static func newWrappedKey(passphrase: String, iterations: Int = KeyFile.defaultIterations) throws -> (file: [UInt8], key: SecretBytes) {
+        var raw = try Crypto.randomBytes(Crypto.keyBytes)
+        defer { Crypto.wipe(&raw) }
+        let key = raw.withUnsafeBytes { SecretBytes(copying: $0) }
+        let file = try wrap(key, storeID: RecordID(high: 0, low: 0), epoch: 0, passphrase: passphrase, iterations: iterations)
+        return (file.encoded(), key)
+    }
+
+    /// The data key in key-file bytes made by ``newWrappedKey(passphrase:iterations:)``.
+    ///
+    /// - Throws: `wrongEncryptionKey` for a wrong passphrase; `corruptStore` for damage.
+    package static func unwrapKey(_ bytes: [UInt8], passphrase: String) throws -> SecretBytes {
+        let file = try KeyFile.decode(bytes)
+        let wrappingKey = try Crypto.deriveKey(passphrase: passphrase, salt: file.salt, iterations: file.iterations)
+        return try unwrap(file, wrappingKey: wrappingKey)
     }
 
     /// Wraps the data key under `newPassphrase` (new salt) and replaces the key file
