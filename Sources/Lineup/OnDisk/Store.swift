@@ -510,6 +510,12 @@ final class Store: @unchecked Sendable {
         while leaderActive { condition.wait() }
         try checkWritable()
         guard isShared else { return try body() }
+        return try asSharedWriter(body)
+    }
+
+    /// Runs `body` as this process's only writer holding the store lock (shared mode), caught
+    /// up with the other processes. Called with the commit lock held and no leader active.
+    private func asSharedWriter<R>(_ body: () throws -> R) throws -> R {
         leaderActive = true
         defer {
             leaderActive = false
@@ -557,20 +563,15 @@ final class Store: @unchecked Sendable {
             // up with the other processes.
             while leaderActive { condition.wait() }
             try checkWritable()
-            leaderActive = true
-            defer {
-                leaderActive = false
-                condition.broadcast()
+            return try asSharedWriter {
+                guard !state.isDropped else { throw LineupError.noCollection(state.name) }
+                let (payload, apply, undo) = try prepare()
+                let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
+                                                        isCommit: false, payload: payload), apply: apply, undo: undo)
+                nextSequence += 1
+                writeGroup([entry])
+                return try entry.result!.get()
             }
-            try acquireSharedLock()
-            defer { releaseSharedLock() }
-            guard !state.isDropped else { throw LineupError.noCollection(state.name) }
-            let (payload, apply, undo) = try prepare()
-            let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
-                                                    isCommit: false, payload: payload), apply: apply, undo: undo)
-            nextSequence += 1
-            writeGroup([entry])
-            return try entry.result!.get()
         }
         let (payload, apply, undo) = try prepare()
         let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
