@@ -116,6 +116,39 @@ import Testing
         #expect(StoreInspector.verify(path: path).isIntact)
     }
 
+    /// Another process's checkpoint starts a new journal; this process, having caught up
+    /// through a plain sync (timer, inotify, a load), must append to the new journal, not to
+    /// the one that was deleted.
+    @Test func aWriteAfterAnotherProcessCheckpointedGoesToTheNewJournal() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/store"
+        let a = try Self.open(path), b = try Self.open(path)
+        defer { a.close(); b.close() }
+        try a.createCollection("c", settings: Self.settings)
+        try b.sync()
+        var all = [try Self.enroll(a, 0)]
+        try a.checkpointNow()
+        try b.sync()
+        all.append(try Self.enroll(b, 1))
+        try a.sync()
+        let expected = Dictionary(uniqueKeysWithValues: all.map { ($0.id.string, $0.identity) })
+        #expect(try a.collection("c").identityMap() == expected)
+        let fresh = try Self.open(path)
+        #expect(try fresh.collection("c").identityMap() == expected)
+        fresh.close()
+        // The same after an import and a compaction by the other.
+        let batch = (0..<FileCollection.bulkThreshold).map { EncryptionTests.enrollment(20_000 + $0, dimension: 8) }
+        try Self.collection(a).enroll(batch.map(\.0))
+        try Self.collection(a).remove(id: batch[0].1.id)
+        try a.compact()
+        try b.sync()
+        all.append(try Self.enroll(b, 2))
+        let reopened = try Self.open(path)
+        #expect(try reopened.collection("c").identityMap().count == all.count + batch.count - 1)
+        reopened.close()
+        #expect(StoreInspector.verify(path: path).isIntact)
+    }
+
     @Test func readersNeverWaitForTheLock() throws {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/store"

@@ -84,7 +84,7 @@ final class FileBackend: StorageBackend {
         #endif
     }
 
-    /// One catch-up now (the timer), unless one is already queued.
+    /// One catch-up now (the timer).
     private func syncNow() {
         try? store.sync()
     }

@@ -65,7 +65,11 @@ extension Store {
     }
 
     func dropSharedLock() {
-        condition.withLock { releaseSharedLock() }
+        condition.lock()
+        defer { condition.unlock() }
+        // Not while another thread of this process is between catching up and writing.
+        while leaderActive { condition.wait() }
+        releaseSharedLock()
     }
 
     /// Catches up with changes other processes made, without taking the store lock.
@@ -77,6 +81,9 @@ extension Store {
             return
         }
         leaderActive = true
+        // Repairs only while this process holds the store lock, which cannot be given back
+        // while this thread is the leader.
+        let repair = sharedLockDepth > 0
         condition.unlock()
         defer {
             condition.withLock {
@@ -84,7 +91,7 @@ extension Store {
                 condition.broadcast()
             }
         }
-        try catchUp(repair: sharedLockDepth > 0)
+        try catchUp(repair: repair)
     }
 
     /// Applies what changed on disk since this process last looked. `repair` (the store lock
@@ -97,8 +104,9 @@ extension Store {
         let (knownStamp, journalName, length) = condition.withLock {
             (manifestStamp, FormatConstants.journalName(manifest.journalNumber), journalLength)
         }
-        if let stamp, stamp == knownStamp, fileStamp(journalName)?.size == length { return }
-        defer { if let stamp { condition.withLock { manifestStamp = stamp } } }
+        // A writer holding the lock always reads the manifest (a few hundred bytes): inode
+        // numbers are reused and modification times are coarse, so the shortcut is for readers.
+        if !repair, let stamp, stamp == knownStamp, fileStamp(journalName)?.size == length { return }
         var attempts = 0
         while true {
             let known = condition.withLock { manifest.generation }
@@ -109,6 +117,8 @@ extension Store {
                 } else {
                     try loadFromDisk(asWriter: repair)
                 }
+                // Recorded only once caught up: a failed catch-up is tried again in full.
+                if let stamp { condition.withLock { manifestStamp = stamp } }
                 return
             } catch let error as LineupError where error.code == .corruptStore && !repair && attempts < 8 {
                 // Another process may have checkpointed between the two reads (and deleted the
@@ -162,22 +172,36 @@ extension Store {
                                             after: expected + UInt64(records.count))
             }
         }
-        let states = condition.withLock { Dictionary(uniqueKeysWithValues: collections.values.map { ($0.id, $0) }) }
-        for (record, offset) in records {
-            var plain = record
-            if let cipher { plain.payload = try cipher.openJournalRecord(record, journalNumber: manifest.journalNumber, offset: offset) }
-            try Store.apply(plain, to: states)
+        // A reader applies whole commit groups only (a group may still be being written, or be
+        // cut back after a full disk); a writer holding the lock keeps every valid record, as
+        // recovery does, and cuts what follows.
+        var applied = records.count
+        var validEnd = start + position
+        if !repair {
+            applied = (records.lastIndex { $0.record.isCommit }).map { $0 + 1 } ?? 0
+            validEnd = applied < records.count ? records[applied].offset : start + position
         }
-        let validEnd = start + position
+        // Every payload opened before any is applied: a failure leaves the state as it was.
+        var plain = records.prefix(applied).map(\.record)
+        if let cipher {
+            for index in plain.indices {
+                plain[index].payload = try cipher.openJournalRecord(records[index].record, journalNumber: manifest.journalNumber,
+                                                                    offset: records[index].offset)
+            }
+        }
+        let states = condition.withLock { Dictionary(uniqueKeysWithValues: collections.values.map { ($0.id, $0) }) }
+        for record in plain { try Store.apply(record, to: states) }
         if repair && validEnd < size {
             // A writer died in the middle of a write (its change was never acknowledged).
-            guard let journal = condition.withLock({ journalDescriptor }) else { return }
+            guard let journal = condition.withLock({ journalDescriptor }) else {
+                throw LineupError(.readOnly, "the journal is not open for writing")
+            }
             try fileSystem.truncate(journal, to: validEnd)
             try fileSystem.sync(journal)
         }
         condition.withLock {
             journalLength = validEnd
-            nextSequence = expected + UInt64(records.count)
+            nextSequence = expected + UInt64(applied)
         }
     }
 }

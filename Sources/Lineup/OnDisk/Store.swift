@@ -18,17 +18,19 @@ public enum Durability: Sendable, Equatable {
 /// **Writes** go through group commit: callers append records to a pending list under the
 /// commit lock; one of them (the leader) writes every pending record with one `pwrite`, makes
 /// them durable with one `fsync`, applies them to memory in sequence order, and wakes the
-/// others. Nothing returns before its record is durable. A failed write or fsync turns the
-/// store read-only for good (`readOnly`): the fsync is never retried, since the kernel may
-/// have dropped the pages it failed to write.
+/// others. Nothing returns before its record is durable. A failed fsync, or a write failing
+/// for another reason than a full disk, turns the store read-only for good (`readOnly`): the
+/// fsync is never retried, since the kernel may have dropped the pages it failed to write. A
+/// full disk only fails the writes it hits (FORMAT.md §8).
 ///
 /// **Checkpoint.** When a collection's tail passes ``sealRows`` rows, or the journal passes
 /// ``journalLimit`` bytes, the leader seals each tail into a segment file, starts a new
 /// journal, publishes both in a new manifest (atomic replace) and deletes the old journal.
 ///
-/// **Locking.** A writer holds an exclusive `flock` on `LOCK` for as long as it is open.
-/// Another process opening the store meanwhile gets a read-only view (writes throw
-/// `storeLocked`), refreshed each time it loads a collection.
+/// **Locking.** In `.file` mode a writer holds an exclusive `flock` on `LOCK` for as long as it
+/// is open; another process opening the store meanwhile gets a read-only view (writes throw
+/// `storeLocked`), caught up each time it loads a collection. In shared mode every process
+/// takes the lock for one write at a time (Store+Shared.swift).
 final class Store: @unchecked Sendable {
     let path: String
     let fileSystem: any FileSystem
@@ -320,14 +322,30 @@ final class Store: @unchecked Sendable {
         // The journal after the checkpoint.
         let journalName = FormatConstants.journalName(manifest.journalNumber)
         let (scan, _) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
-        for record in scan.records {
+        // A reader applies whole commit groups only: a group still being written (or cut back
+        // after a full disk) is left for the next catch-up.
+        var appliedRecords = scan.records.count
+        var validLength = scan.validLength
+        if !asWriter, let lastCommit = scan.records.lastIndex(where: \.isCommit), lastCommit + 1 < scan.records.count {
+            appliedRecords = lastCommit + 1
+            validLength = scan.offsets[lastCommit + 1]
+        } else if !asWriter, !scan.records.isEmpty, !scan.records.contains(where: \.isCommit) {
+            appliedRecords = 0
+            validLength = FormatConstants.journalHeaderSize
+        }
+        for record in scan.records.prefix(appliedRecords) {
             try Store.apply(record, to: states)
         }
 
         var journalDescriptor: Int32?
-        if asWriter {
+        let knownJournal = condition.withLock { self.journalDescriptor == nil ? nil : self.manifest.journalNumber }
+        if asWriter || (isShared && lockDescriptor != nil && knownJournal != manifest.journalNumber) {
+            // The writer's own journal; in shared mode also after another process started a
+            // new one (this process may append to it later, once it holds the lock).
             let descriptor = try fileSystem.open(path + "/" + journalName, writable: true, create: false, exclusive: false)
             journalDescriptor = descriptor
+        }
+        if asWriter, let descriptor = journalDescriptor {
             if scan.hasTornTail {
                 do {
                     try fileSystem.truncate(descriptor, to: scan.validLength)
@@ -345,8 +363,8 @@ final class Store: @unchecked Sendable {
                 if let old = self.journalDescriptor { fileSystem.close(old) }
                 self.journalDescriptor = journalDescriptor
             }
-            self.journalLength = scan.validLength
-            self.nextSequence = scan.nextSequence
+            self.journalLength = validLength
+            self.nextSequence = scan.header.firstSequence + UInt64(appliedRecords)
             // Loaded collections keep their objects: the new state moves into them.
             var merged: [String: CollectionState] = [:]
             let existingByID = Dictionary(uniqueKeysWithValues: existing.values.map { ($0.id, $0) })

@@ -139,7 +139,10 @@ package final class StoreCipher: @unchecked Sendable {
     /// atomically: a crash leaves the old file or the new one. The epoch is kept.
     func rekey(in path: String, fileSystem: any FileSystem, newPassphrase: String, iterations: Int) throws {
         precondition(epoch != nil, "only the writer rekeys")
-        let file = try StoreCipher.wrap(dataKey, storeID: storeID, epoch: epoch!, passphrase: newPassphrase, iterations: iterations)
+        // Writers opened since this one (shared mode) raised the epoch: it never goes back.
+        let onDisk = (try? KeyFile.decode(fileSystem.readWholeFile(path + "/" + FormatConstants.keyName)))?.epoch ?? 0
+        let file = try StoreCipher.wrap(dataKey, storeID: storeID, epoch: max(epoch!, onDisk), passphrase: newPassphrase,
+                                        iterations: iterations)
         try fileSystem.replaceFile(in: path, name: FormatConstants.keyName, temporaryName: FormatConstants.keyTemporaryName,
                                    bytes: file.encoded())
     }
