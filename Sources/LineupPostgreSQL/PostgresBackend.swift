@@ -346,14 +346,15 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
                 }
             }
             guard let current = connection else { continue }
-            let remaining = max(0, checkInterval - Date().timeIntervalSince(lastPoll))
-            if wait(socket: current.socket, seconds: remaining) { return }
             do {
-                var named = Set<Int64>()
-                for notification in try current.notifications() where notification.channel == PostgresBackend.channel {
-                    if let id = notification.payload.split(separator: ":").first.flatMap({ Int64($0) }) {
-                        named.insert(id)
-                    }
+                // Notifications that arrived while this connection ran the last catch-up's
+                // queries are already in libpq's queue, not on the socket: take them before
+                // sleeping on the socket, or they would wait for the next poll.
+                var named = try collectionsNamed(current)
+                if named.isEmpty {
+                    let remaining = max(0, checkInterval - Date().timeIntervalSince(lastPoll))
+                    if wait(socket: current.socket, seconds: remaining) { return }
+                    named = try collectionsNamed(current)
                 }
                 if Date().timeIntervalSince(lastPoll) >= checkInterval {
                     try catchUpAll(current)
@@ -368,6 +369,15 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
                 connection = nil
             }
         }
+    }
+
+    /// The collections named by the notifications `connection` has received.
+    private func collectionsNamed(_ connection: PGConnection) throws -> Set<Int64> {
+        var named = Set<Int64>()
+        for notification in try connection.notifications() where notification.channel == PostgresBackend.channel {
+            if let id = notification.payload.split(separator: ":").first.flatMap({ Int64($0) }) { named.insert(id) }
+        }
+        return named
     }
 
     /// Catches every loaded collection up through `connection`.
