@@ -40,23 +40,38 @@ enum JournalReader {
         guard header.journalNumber == journalNumber, header.storeID == storeID else {
             throw LineupError(.corruptStore, "the journal belongs to another store or generation")
         }
-        var records: [JournalFormat.Record] = []
-        var offsets: [Int] = []
-        var offset = FormatConstants.journalHeaderSize
-        var expected = header.firstSequence
-        while offset < bytes.count {
-            guard case .record(let record, let next) = JournalFormat.decodeRecord(bytes, at: offset, journalNumber: journalNumber),
-                  record.sequence == expected else { break }
-            records.append(record)
-            offsets.append(offset)
-            expected += 1
-            offset = next
-        }
+        let (records, offsets, offset) = validRecords(bytes, from: FormatConstants.journalHeaderSize,
+                                                      journalNumber: journalNumber, expected: header.firstSequence)
+        let expected = header.firstSequence + UInt64(records.count)
         if offset < bytes.count {
             try checkTail(bytes, from: offset, journalNumber: journalNumber, after: expected)
         }
         return Scan(header: header, records: records, offsets: offsets, validLength: offset,
                     hasTornTail: offset < bytes.count, nextSequence: expected)
+    }
+
+    /// The records from `start` while each is valid and carries the next sequence number
+    /// (the first `expected`), where each starts, and where the valid run ends.
+    static func validRecords(_ bytes: UnsafeRawBufferPointer, from start: Int, journalNumber: UInt64,
+                             expected: UInt64) -> (records: [JournalFormat.Record], offsets: [Int], end: Int) {
+        var records: [JournalFormat.Record] = []
+        var offsets: [Int] = []
+        var offset = start
+        while offset < bytes.count {
+            guard case .record(let record, let next) = JournalFormat.decodeRecord(bytes, at: offset, journalNumber: journalNumber),
+                  record.sequence == expected + UInt64(records.count) else { break }
+            records.append(record)
+            offsets.append(offset)
+            offset = next
+        }
+        return (records, offsets, offset)
+    }
+
+    /// How many of `records` a reader that does not hold the store's lock applies: those up to
+    /// the last one that ends a commit group. A group may still be being written, or be cut
+    /// back after a full disk.
+    static func wholeGroupCount(_ records: [JournalFormat.Record]) -> Int {
+        records.lastIndex(where: \.isCommit).map { $0 + 1 } ?? 0
     }
 
     /// Throws `corruptStore` when the bytes from `start` hold a complete, acknowledged group

@@ -158,35 +158,25 @@ extension Store {
         var bytes = [UInt8](repeating: 0, count: size - start)
         let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: start) }
         bytes.removeLast(bytes.count - got)
-        var records: [(record: JournalFormat.Record, offset: Int)] = []
-        var position = 0
-        try bytes.withUnsafeBytes { buffer in
-            while position < buffer.count,
-                  case .record(let record, let next) = JournalFormat.decodeRecord(buffer, at: position, journalNumber: manifest.journalNumber),
-                  record.sequence == expected + UInt64(records.count) {
-                records.append((record, start + position))
-                position = next
+        let (records, relativeOffsets, position) = try bytes.withUnsafeBytes { buffer in
+            let run = JournalReader.validRecords(buffer, from: 0, journalNumber: manifest.journalNumber, expected: expected)
+            if repair && run.end < buffer.count {
+                try JournalReader.checkTail(buffer, from: run.end, journalNumber: manifest.journalNumber,
+                                            after: expected + UInt64(run.records.count))
             }
-            if repair && position < buffer.count {
-                try JournalReader.checkTail(buffer, from: position, journalNumber: manifest.journalNumber,
-                                            after: expected + UInt64(records.count))
-            }
+            return run
         }
-        // A reader applies whole commit groups only (a group may still be being written, or be
-        // cut back after a full disk); a writer holding the lock keeps every valid record, as
-        // recovery does, and cuts what follows.
-        var applied = records.count
-        var validEnd = start + position
-        if !repair {
-            applied = (records.lastIndex { $0.record.isCommit }).map { $0 + 1 } ?? 0
-            validEnd = applied < records.count ? records[applied].offset : start + position
-        }
+        let offsets = relativeOffsets.map { start + $0 }
+        // A reader applies whole commit groups only; a writer holding the lock keeps every
+        // valid record, as recovery does, and cuts what follows.
+        let applied = repair ? records.count : JournalReader.wholeGroupCount(records)
+        let validEnd = applied < records.count ? offsets[applied] : start + position
         // Every payload opened before any is applied: a failure leaves the state as it was.
-        var plain = records.prefix(applied).map(\.record)
+        var plain = Array(records.prefix(applied))
         if let cipher {
             for index in plain.indices {
-                plain[index].payload = try cipher.openJournalRecord(records[index].record, journalNumber: manifest.journalNumber,
-                                                                    offset: records[index].offset)
+                plain[index].payload = try cipher.openJournalRecord(records[index], journalNumber: manifest.journalNumber,
+                                                                    offset: offsets[index])
             }
         }
         let states = condition.withLock { Dictionary(uniqueKeysWithValues: collections.values.map { ($0.id, $0) }) }

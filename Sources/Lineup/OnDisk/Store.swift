@@ -324,15 +324,8 @@ final class Store: @unchecked Sendable {
         let (scan, _) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
         // A reader applies whole commit groups only: a group still being written (or cut back
         // after a full disk) is left for the next catch-up.
-        var appliedRecords = scan.records.count
-        var validLength = scan.validLength
-        if !asWriter, let lastCommit = scan.records.lastIndex(where: \.isCommit), lastCommit + 1 < scan.records.count {
-            appliedRecords = lastCommit + 1
-            validLength = scan.offsets[lastCommit + 1]
-        } else if !asWriter, !scan.records.isEmpty, !scan.records.contains(where: \.isCommit) {
-            appliedRecords = 0
-            validLength = FormatConstants.journalHeaderSize
-        }
+        let appliedRecords = asWriter ? scan.records.count : JournalReader.wholeGroupCount(scan.records)
+        let validLength = appliedRecords < scan.records.count ? scan.offsets[appliedRecords] : scan.validLength
         for record in scan.records.prefix(appliedRecords) {
             try Store.apply(record, to: states)
         }

@@ -83,7 +83,9 @@ package final class StoreCipher: @unchecked Sendable {
     ///   file.
     static func open(_ path: String, fileSystem: any FileSystem, passphrase: String?, writer: Bool) throws -> StoreCipher? {
         guard isEncrypted(path, fileSystem: fileSystem) else {
-            if let manifest = try? fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName),
+            // Without a passphrase, reading the manifest reports an encrypted one (corruptStore);
+            // with one, tell a missing key file from a store that is not encrypted.
+            if passphrase != nil, let manifest = try? fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName),
                manifest.withUnsafeBytes({ EnvelopeHeader.isEnvelope($0) }) {
                 throw LineupError(.corruptStore, "the store is encrypted, and its key file is missing")
             }
