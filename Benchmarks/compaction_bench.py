@@ -11,13 +11,8 @@ import argparse, json, os, shutil, sqlite3, subprocess, sys, tempfile, time, uui
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(os.path.dirname(HERE), ".build", "release", "lineup-bench")
+from harness import BENCH, run_bench, save_results
 
-
-def run_bench(*args):
-    out = subprocess.run([BENCH, *args], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def sqlite_vacuum(path, vectors, identities):
@@ -74,9 +69,7 @@ def main():
         ratio = lineup["live_megabytes_per_second"] / sqlite["live_vector_megabytes_per_second"]
         results["throughput_ratio_lineup_over_sqlite"] = ratio
         print(f"  throughput ratio Lineup / SQLite VACUUM: {ratio:.2f}x")
-        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-        with open(os.path.join(HERE, "results", "compaction.json"), "w") as f:
-            json.dump(results, f, indent=2)
+        save_results("compaction", results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -13,18 +13,17 @@ import argparse, json, os, shutil, subprocess, sys, tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(os.path.dirname(HERE), ".build", "release", "lineup-bench")
+from harness import BENCH, run_bench, save_results
 PASSPHRASE = "benchmark passphrase"
 
 
-def run_bench(encrypted, *args):
+def bench(encrypted, *args):
+    """`lineup-bench ARGS…` on a plaintext store, or an encrypted one."""
     env = dict(os.environ)
     env.pop("LINEUP_PASSPHRASE", None)
     if encrypted:
         env["LINEUP_PASSPHRASE"] = PASSPHRASE
-    out = subprocess.run([BENCH, *args], check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return run_bench(*args, env=env)
 
 
 def main():
@@ -49,18 +48,18 @@ def main():
         for attempt in range(3):   # interleaved, so both modes see the same disk weather
             for mode, encrypted in modes.items():
                 store = os.path.join(work, f"{mode}-{attempt}")
-                imports[mode].append(run_bench(encrypted, "import", store, "g", os.path.join(work, "vectors.npy"),
+                imports[mode].append(bench(encrypted, "import", store, "g", os.path.join(work, "vectors.npy"),
                                                os.path.join(work, "identities.txt"))["rows_per_second"])
                 if attempt < 2:
                     shutil.rmtree(store)
         for mode, encrypted in modes.items():
             store = os.path.join(work, f"{mode}-2")
-            one = run_bench(encrypted, "enroll", os.path.join(work, f"{mode}-durable1"), "g", "--threads", "1",
+            one = bench(encrypted, "enroll", os.path.join(work, f"{mode}-durable1"), "g", "--threads", "1",
                             "--count", str(args.durable), "--dimension", str(args.dimension))
-            eight = run_bench(encrypted, "enroll", os.path.join(work, f"{mode}-durable8"), "g", "--threads", "8",
+            eight = bench(encrypted, "enroll", os.path.join(work, f"{mode}-durable8"), "g", "--threads", "8",
                               "--count", str(args.durable * 2), "--dimension", str(args.dimension))
-            opens = [run_bench(encrypted, "open-probe", store, "g", os.path.join(work, "probes.npy")) for _ in range(3)]
-            probe = run_bench(encrypted, "probe", store, "g", os.path.join(work, "probes.npy"), "--repeat", "15", "--batch", "256")
+            opens = [bench(encrypted, "open-probe", store, "g", os.path.join(work, "probes.npy")) for _ in range(3)]
+            probe = bench(encrypted, "probe", store, "g", os.path.join(work, "probes.npy"), "--repeat", "15", "--batch", "256")
             results[mode] = {
                 "import_rows_per_second": max(imports[mode]),
                 "durable_1_thread_per_second": one["enrollments_per_second"],
@@ -87,9 +86,7 @@ def main():
         for label, key, fmt in rows:
             scale = 1000 if key.endswith("seconds") or key.endswith("per_probe") else 1
             print(f"  {label:34} {fmt.format(plain[key] * scale):>14} {fmt.format(enc[key] * scale):>14} {enc[key] / plain[key]:>9.2f}x")
-        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-        with open(os.path.join(HERE, "results", "encryption.json"), "w") as f:
-            json.dump(results, f, indent=2)
+        save_results("encryption", results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

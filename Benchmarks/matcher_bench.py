@@ -14,13 +14,8 @@ import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(os.path.dirname(HERE), ".build", "release", "lineup-bench")
+from harness import BENCH, HERE, run_bench, save_results
 
-
-def run_bench(*args):
-    out = subprocess.run([BENCH, *map(str, args)], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def median_time(function, probes, repeat=10):
@@ -108,9 +103,7 @@ def main():
                              f" (process {lineup['resident_bytes_after_scan'] / rows:.0f} incl. runtime)")
                 print(line)
             del data
-        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-        with open(os.path.join(HERE, "results", "matcher.json"), "w") as f:
-            json.dump(results, f, indent=2)
+        save_results("matcher", results)
         if args.plot:
             plot(results)
     finally:

@@ -14,10 +14,7 @@ Writes Benchmarks/results/shared.json.
 """
 import argparse, json, multiprocessing, os, random, shutil, sqlite3, statistics, subprocess, sys, tempfile, threading, time, uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-LINEUP = os.path.join(ROOT, ".build", "release", "lineup")
-BENCH = os.path.join(ROOT, ".build", "release", "lineup-bench")
+from harness import BENCH, LINEUP, save_results
 
 
 def propagation(work, samples, watch_mode):
@@ -133,9 +130,7 @@ def main():
             ours, theirs = results[f"lineup_{processes}_writers_per_second"], results[f"sqlite_{processes}_writers_per_second"]
             print(f"  durable enrollments, {processes} writer process{'es' if processes > 1 else ''}: Lineup {ours:8,.0f} /s,"
                   f" SQLite WAL {theirs:8,.0f} /s  ratio {ours / theirs:.2f}x")
-        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-        with open(os.path.join(HERE, "results", "shared.json"), "w") as f:
-            json.dump(results, f, indent=2)
+        save_results("shared", results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

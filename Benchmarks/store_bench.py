@@ -16,13 +16,8 @@ import argparse, json, os, shutil, sqlite3, subprocess, sys, tempfile, time, uui
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(os.path.dirname(HERE), ".build", "release", "lineup-bench")
+from harness import BENCH, run_bench, save_results
 
-
-def run_bench(*args):
-    out = subprocess.run([BENCH, *args], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def disk_bandwidth(path, size):
@@ -137,9 +132,7 @@ def main():
         print(f"  durable enrollments   SQLite {sqlite_single:12,.0f} /s       Lineup 1 thread {d['lineup_1_thread_per_second']:9,.0f} /s ({d['ratio_1_thread']:.2f}x)   8 threads {d['lineup_8_threads_per_second']:9,.0f} /s ({d['ratio_8_threads']:.2f}x)")
         print(f"  open + first probe    {opened['open_and_first_probe_seconds'] * 1000:8.1f} ms (open {opened['open_seconds'] * 1000:.1f} ms, warm probe {opened['warm_probe_seconds'] * 1000:.1f} ms) over {opened['faceprints']} Faceprints")
         print(f"  store size            {results['store_bytes']:,} bytes = {results['store_bytes_per_faceprint']:.0f} bytes a Faceprint")
-        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-        with open(os.path.join(HERE, "results", "store.json"), "w") as f:
-            json.dump(results, f, indent=2)
+        save_results("store", results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
