@@ -11,7 +11,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test test-postgresql demo bench torture tsan asan clean
+.PHONY: all deps build release test test-postgresql demo bench torture tsan asan fuzz-smoke check-bench clean
 
 all: build
 
@@ -49,6 +49,15 @@ test-postgresql: deps
 	$(SWIFT) build --traits PostgreSQL --scratch-path .build/pg --build-tests
 	scripts/with-postgres $(SWIFT) test --skip-build --traits PostgreSQL --scratch-path .build/pg \
 	  --filter 'PostgreSQL|unsupportedBackend'
+
+# Every libFuzzer target for FUZZ_SECONDS each (CI: a break in the fuzz build cannot land).
+FUZZ_SECONDS ?= 15
+fuzz-smoke: deps
+	Fuzz/run --smoke $(FUZZ_SECONDS)
+
+# The benchmark harnesses at least compile (lineup-bench itself is built by `swift build`).
+check-bench:
+	python3 -m py_compile Benchmarks/*.py
 
 demo: release
 	.build/release/lineup demo

@@ -29,9 +29,9 @@ struct DemoCommand: ParsableCommand {
     var compression: String = "none"
 
     func validate() throws {
-        guard faceprints >= 1 else { throw ValidationError("--faceprints must be at least 1") }
+        guard (1...10_000_000).contains(faceprints) else { throw ValidationError("--faceprints must be 1…10,000,000") }
         guard (8...4096).contains(dimension) else { throw ValidationError("--dimension must be 8…4096") }
-        guard templatesPerIdentity >= 1 else { throw ValidationError("--templates-per-identity must be at least 1") }
+        guard (1...1_000).contains(templatesPerIdentity) else { throw ValidationError("--templates-per-identity must be 1…1,000") }
         guard VectorCompression(rawValue: compression) != nil else {
             throw ValidationError("--compression must be none, fp16 or int8")
         }
@@ -74,7 +74,7 @@ struct DemoCommand: ParsableCommand {
         var centres: [[Float]] = []
         centres.reserveCapacity(identityCount)
 
-        print("Lineup demo: \(faceprints) Faceprints of \(identityCount) synthetic identities, \(dimension)-d, compression \(compression), \(place)")
+        try emit("Lineup demo: \(faceprints) Faceprints of \(identityCount) synthetic identities, \(dimension)-d, compression \(compression), \(place)")
         var templates: [Faceprint] = []
         var owners: [String] = []
         for person in 0..<identityCount {
@@ -127,8 +127,8 @@ struct DemoCommand: ParsableCommand {
         let batchSeconds = (ContinuousClock.now - batchStart).seconds / Double(probeCount)
         precondition(batch.map { $0?.uuid } == results.map { $0?.uuid }, "batch and single answers differ")
 
-        print("")
-        print("probe  truth            top candidate    similarity  probability  verdict")
+        try emit("")
+        try emit("probe  truth            top candidate    similarity  probability  verdict")
         var correct = 0
         for (index, result) in results.enumerated() {
             let found = result?.identity ?? "(no match)"
@@ -137,21 +137,21 @@ struct DemoCommand: ParsableCommand {
             if found == expected { correct += 1 }
             let similarity = result.map { String(format: "%10.3f", $0.similarityMeasure) } ?? String(repeating: " ", count: 9) + "-"
             let probability = result.map { String(format: "%11.3f", $0.matchProbability) } ?? String(repeating: " ", count: 10) + "-"
-            print(String(format: "%5d  ", index) + truths[index].padding(toLength: 17, withPad: " ", startingAt: 0)
+            try emit(String(format: "%5d  ", index) + truths[index].padding(toLength: 17, withPad: " ", startingAt: 0)
                   + found.padding(toLength: 17, withPad: " ", startingAt: 0)
                   + similarity + "  " + probability + "  " + verdict)
         }
         let metadata = try sdk.getCollectionMetadata(collectionName)
-        print("")
-        print("\(correct)/\(probeCount) probes identified correctly (threshold 0.4)")
+        try emit("")
+        try emit("\(correct)/\(probeCount) probes identified correctly (threshold 0.4)")
         if templates.count > singles {
-            print(String(format: "bulk enrollment:   %.0f Faceprints/s (%d in one call)", Double(templates.count - singles) / bulkSeconds, templates.count - singles))
+            try emit(String(format: "bulk enrollment:   %.0f Faceprints/s (%d in one call)", Double(templates.count - singles) / bulkSeconds, templates.count - singles))
         }
-        print(String(format: "single enrollment: %.0f Faceprints/s (%d, each durable before the next)", Double(singles) / singleEnrollSeconds, singles))
-        print(String(format: "identify:          %.2f ms a probe over %d Faceprints (%.0f probes/s)",
+        try emit(String(format: "single enrollment: %.0f Faceprints/s (%d, each durable before the next)", Double(singles) / singleEnrollSeconds, singles))
+        try emit(String(format: "identify:          %.2f ms a probe over %d Faceprints (%.0f probes/s)",
                      singleSeconds * 1000, metadata.numFaceprints, 1 / singleSeconds))
-        print(String(format: "batch identify:    %.2f ms a probe (%d probes in parallel)", batchSeconds * 1000, probeCount))
-        print("collection:        \(metadata.numFaceprints) Faceprints, \(metadata.numIdentities) identities, \(metadata.featureVectorSizeBytes) bytes a vector, options \(metadata.modelOptions)")
+        try emit(String(format: "batch identify:    %.2f ms a probe (%d probes in parallel)", batchSeconds * 1000, probeCount))
+        try emit("collection:        \(metadata.numFaceprints) Faceprints, \(metadata.numIdentities) identities, \(metadata.featureVectorSizeBytes) bytes a vector, options \(metadata.modelOptions)")
     }
 }
 

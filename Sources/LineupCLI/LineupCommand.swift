@@ -25,6 +25,7 @@ struct LineupCommand: ParsableCommand {
     /// reported like every other error: one `error:` line on standard error, exit status 1.
     /// Help and version still print in full.
     static func main() {
+        StandardOutput.ignoreBrokenPipes()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -60,8 +61,3 @@ func exitStatus(for code: ErrorCode) -> Int32 {
     }
 }
 
-enum StandardError {
-    static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
-    }
-}

@@ -24,7 +24,7 @@ struct StoreOptions: ParsableArguments {
     var postgresql = false
 
     @Option(name: .customLong("check-interval"),
-            help: "Seconds between change checks in shared mode (default: DB_NOTIFICATION_CHECK_FREQUENCY, else 30).")
+            help: "Seconds between change checks in shared mode, 0.001…31,536,000 (default: DB_NOTIFICATION_CHECK_FREQUENCY, else 30).")
     var checkInterval: Double?
 
     /// The passphrase from `--passphrase-file` (its first line), else `LINEUP_PASSPHRASE`;
@@ -74,9 +74,12 @@ struct ReadOnlyFlag: ParsableArguments {
     var readOnly = false
 }
 
-/// Writes one line to standard output and flushes it, so a reader sees it at once.
-func emit(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+/// Writes one line to standard output at once (nothing is buffered), so a reader sees it
+/// as soon as it is true.
+///
+/// - Throws: `ioError` when standard output cannot be written (closed, full, a broken pipe).
+func emit(_ line: String) throws {
+    try StandardOutput.write(line + "\n")
 }
 
 func jsonText<T: Encodable>(_ value: T) throws -> String {
@@ -181,7 +184,7 @@ struct ImportCommand: ParsableCommand {
             try sdk.checkpoint()
             let seconds = (ContinuousClock.now - start).seconds
             StandardError.write(String(format: "\rimported %d Faceprints in %.2f s (%.0f a second)\n", done, seconds, Double(done) / seconds))
-            emit("\(done)")
+            try emit("\(done)")
         }
     }
 }
@@ -211,10 +214,18 @@ struct EnrollCommand: ParsableCommand {
                 } catch let error as LineupError {
                     throw LineupError(error.code, "line \(number): \(error.message)")
                 }
+                let uuid: String
                 do {
-                    emit(try sdk.enrollFaceprint(line.faceprint, identity: line.identity, collectionName: collection))
+                    uuid = try sdk.enrollFaceprint(line.faceprint, identity: line.identity, collectionName: collection)
                 } catch let error as LineupError {
                     throw LineupError(error.code, "line \(number): \(error.message)", errno: error.underlyingErrno)
+                }
+                do {
+                    try emit(uuid)
+                } catch let error as LineupError {
+                    // Durable, but not acknowledged on standard output: say which one it was.
+                    throw LineupError(error.code, "line \(number) was enrolled as \(uuid) (durable), but \(error.message)",
+                                      errno: error.underlyingErrno)
                 }
             }
         }
@@ -261,8 +272,17 @@ struct IdentifyCommand: ParsableCommand {
     @OptionGroup var readOnly: ReadOnlyFlag
     @Argument var collection: String
     @Option(help: "A .npy float32 or float64 array of probes, shape (P, D).") var probes: String
-    @Option(help: "Candidates per probe.") var top: Int = 1
-    @Option(help: "Similarity threshold.") var threshold: Float = 0.4
+    @Option(help: "Candidates per probe: 1 or more (more than the collection holds gives every match).")
+    var top: Int = 1
+    // `.unconditional`: `--threshold -1` is a value, not an option.
+    @Option(parsing: .unconditional,
+            help: "Similarity threshold: a finite number (similarities lie in -1…1; -1 matches every Faceprint). Written --threshold -1 or --threshold=-1.")
+    var threshold: Float = 0.4
+
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        guard threshold.isFinite else { throw ValidationError("--threshold must be a finite number") }
+    }
 
 
     func run() throws {
@@ -279,7 +299,7 @@ struct IdentifyCommand: ParsableCommand {
                 let matches = candidates.map {
                     "{\"uuid\":\"\($0.uuid)\",\"identity\":\(jsonString($0.identity)),\"similarity\":\($0.similarityMeasure),\"match_probability\":\($0.matchProbability)}"
                 }
-                emit("{\"probe\":\(index),\"candidates\":[\(matches.joined(separator: ","))]}")
+                try emit("{\"probe\":\(index),\"candidates\":[\(matches.joined(separator: ","))]}")
             }
         }
     }
@@ -302,9 +322,9 @@ struct RemoveCommand: ParsableCommand {
             try sdk.loadCollection(collection)
             if let uuid {
                 try sdk.removeByUUID(uuid, collectionName: collection)
-                emit("1")
+                try emit("1")
             } else if let identity {
-                emit("\(try sdk.removeByIdentity(identity, collectionName: collection))")
+                try emit("\(try sdk.removeByIdentity(identity, collectionName: collection))")
             }
         }
     }
@@ -316,7 +336,7 @@ struct CollectionsCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            for name in try storeOptions.connect(readOnly: true).getCollectionNames() { emit(name) }
+            for name in try storeOptions.connect(readOnly: true).getCollectionNames() { try emit(name) }
         }
     }
 }
@@ -338,21 +358,21 @@ struct InfoCommand: ParsableCommand {
                 object["space"] = ["live_bytes": usage.liveBytes, "dead_bytes": usage.deadBytes,
                                    "live_faceprints": usage.liveFaceprints, "removed_faceprints": usage.removedFaceprints,
                                    "segments": usage.segments]
-                emit(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
+                try emit(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
                             as: UTF8.self))
             } else if json {
-                emit(try jsonText(metadata))
+                try emit(try jsonText(metadata))
             } else {
-                emit("collection:       \(metadata.collectionName)")
-                emit("model:            \(metadata.modelName)")
-                emit("options:          \(metadata.modelOptions)")
-                emit("encrypted:        \(metadata.encrypted)")
-                emit("bytes a vector:   \(metadata.featureVectorSizeBytes)")
-                emit("faceprints:       \(metadata.numFaceprints)")
-                emit("identities:       \(metadata.numIdentities)")
-                emit("live bytes:       \(usage.liveBytes)")
-                emit("dead bytes:       \(usage.deadBytes) (\(usage.removedFaceprints) removed Faceprints awaiting compaction)")
-                emit("segments:         \(usage.segments)")
+                try emit("collection:       \(metadata.collectionName)")
+                try emit("model:            \(metadata.modelName)")
+                try emit("options:          \(metadata.modelOptions)")
+                try emit("encrypted:        \(metadata.encrypted)")
+                try emit("bytes a vector:   \(metadata.featureVectorSizeBytes)")
+                try emit("faceprints:       \(metadata.numFaceprints)")
+                try emit("identities:       \(metadata.numIdentities)")
+                try emit("live bytes:       \(usage.liveBytes)")
+                try emit("dead bytes:       \(usage.deadBytes) (\(usage.removedFaceprints) removed Faceprints awaiting compaction)")
+                try emit("segments:         \(usage.segments)")
             }
         }
     }
@@ -368,9 +388,9 @@ struct IdentitiesCommand: ParsableCommand {
         try reportingErrors {
             let map = try storeOptions.connect(readOnly: true).getCollectionIdentities(collection)
             if json {
-                emit(try jsonText(map))
+                try emit(try jsonText(map))
             } else {
-                for (uuid, identity) in map.sorted(by: { $0.key < $1.key }) { emit("\(uuid)\t\(identity)") }
+                for (uuid, identity) in map.sorted(by: { $0.key < $1.key }) { try emit("\(uuid)\t\(identity)") }
             }
         }
     }
@@ -388,15 +408,20 @@ struct VerifyCommand: ParsableCommand {
             StandardError.write("error: \(error.message) (\(error.code.name))\n")
             throw ExitCode(exitStatus(for: error.code))
         }
+        if let storeError = report.storeError {
+            StandardError.write("error: \(storeError.message) (\(storeError.code.name))\n")
+            throw ExitCode(exitStatus(for: storeError.code))
+        }
         if let keyError = report.keyError {
             StandardError.write("error: \(keyError.message) (\(keyError.code.name))\n")
             throw ExitCode(exitStatus(for: keyError.code))
         }
-        for note in report.notes { emit("note: \(note)") }
-        for problem in report.problems { emit("damaged: \(problem)") }
-        if report.isIntact {
-            emit("intact")
-        } else {
+        try reportingErrors {
+            for note in report.notes { try emit("note: \(note)") }
+            for problem in report.problems { try emit("damaged: \(problem)") }
+            if report.isIntact { try emit("intact") }
+        }
+        if !report.isIntact {
             StandardError.write("error: the store is damaged (\(report.problems.count) problems) (corruptStore)\n")
             throw ExitCode(exitStatus(for: .corruptStore))
         }
@@ -410,8 +435,8 @@ struct DumpCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            FileHandle.standardOutput.write(Data(try StoreInspector.dump(path: storeOptions.store, records: records,
-                                                                                      passphrase: storeOptions.passphrase()).utf8))
+            try StandardOutput.write(try StoreInspector.dump(path: storeOptions.store, records: records,
+                                                              passphrase: storeOptions.passphrase()))
         }
     }
 }
@@ -426,10 +451,10 @@ struct CompactCommand: ParsableCommand {
         try reportingErrors {
             let sdk = try storeOptions.connect()
             let report = try sdk.compact(collectionName: collection)
-            emit("segments rewritten: \(report.segmentsRewritten) into \(report.segmentsWritten)")
-            emit("faceprints erased:  \(report.faceprintsErased)")
-            emit("faceprints copied:  \(report.faceprintsCopied)")
-            emit("bytes:              \(report.bytesBefore) -> \(report.bytesAfter)")
+            try emit("segments rewritten: \(report.segmentsRewritten) into \(report.segmentsWritten)")
+            try emit("faceprints erased:  \(report.faceprintsErased)")
+            try emit("faceprints copied:  \(report.faceprintsCopied)")
+            try emit("bytes:              \(report.bytesBefore) -> \(report.bytesAfter)")
         }
     }
 }
@@ -474,7 +499,7 @@ struct WatchCommand: ParsableCommand {
                 // The shared connection catches up in the background; this only reads memory.
                 let count = try sdk.getCollectionSpace(collection).liveFaceprints
                 if count != last {
-                    emit(String(format: "%.6f %d", Date().timeIntervalSince1970, count))
+                    try emit(String(format: "%.6f %d", Date().timeIntervalSince1970, count))
                     last = count
                     if let until, count >= until { return }
                 }

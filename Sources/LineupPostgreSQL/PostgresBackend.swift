@@ -205,7 +205,7 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
     func collectionNames() throws -> [String] {
         try withConnection { connection in
             let rows = try connection.execute("SELECT name FROM lineup_collections")
-            return (0..<rows.rowCount).map { rows.text($0, 0) }.sorted()
+            return (0..<rows.rowCount).map { ExactText(rows.text($0, 0)) }.sorted().map(\.string)
         }
     }
 

@@ -34,6 +34,9 @@ public final class SDK: Sendable {
     ///   `featureNotSupported` for a backend this build does not have. The previous connection
     ///   stays in place when this throws.
     public func createDatabaseConnection(_ connectionString: String) throws {
+        // No store file, socket or watch descriptor may become standard input, output or
+        // error of a process started with those closed.
+        StandardDescriptors.reserve()
         let backend: any StorageBackend
         switch options.dbms {
         case .none:
@@ -230,12 +233,16 @@ public final class SDK: Sendable {
         guard !faceprints.isEmpty else { return [] }
         guard snapshot.dimension > 0 else { return faceprints.map { _ in [] } }
         let probes = faceprints.map { VectorEncoder.normalized($0.featureVector) }
-        let hits = try Matcher.searchBatch(snapshot, probes: probes, k: numCandidates, threshold: threshold)
+        let hits = try Matcher.searchBatch(snapshot, probes: probes, k: Self.clamped(numCandidates, snapshot),
+                                           threshold: threshold)
         return hits.map { $0.map { candidate(for: $0, in: snapshot, store: store) } }
     }
 
     /// Up to `numCandidates` Faceprints whose cosine similarity to the probe is at least
     /// `threshold`, highest first, ties broken by enrollment order (earlier first).
+    ///
+    /// A `numCandidates` larger than the collection is taken as the collection's size (any
+    /// value up to `Int.max` is accepted; no more candidates than Faceprints can match).
     ///
     /// - Throws: `invalidArgument` for `numCandidates < 1`, a non-finite threshold, a bad
     ///   vector, or a probe whose model or dimension differs from the collection's.
@@ -251,11 +258,17 @@ public final class SDK: Sendable {
         try checkProbe(faceprint, against: store, snapshot: snapshot)
         guard snapshot.dimension > 0 else { return [] }
         let probe = VectorEncoder.normalized(faceprint.featureVector)
-        return try Matcher.search(snapshot, probe: probe, k: numCandidates, threshold: threshold)
+        return try Matcher.search(snapshot, probe: probe, k: Self.clamped(numCandidates, snapshot), threshold: threshold)
             .map { candidate(for: $0, in: snapshot, store: store) }
     }
 
     // MARK: Internals
+
+    /// `numCandidates` clamped to the rows of `snapshot` (removed ones included, so never
+    /// below the live count): the matcher sizes its per-probe buffers by k.
+    private static func clamped(_ numCandidates: Int, _ snapshot: CollectionSnapshot) -> Int {
+        max(1, min(numCandidates, snapshot.rowCount))
+    }
 
     /// The process's connection; with `.none` and no connection yet, the in-memory database.
     func connection() throws -> Connection {

@@ -8,7 +8,7 @@ import Synchronization
 final class Connection: Sendable {
     let dbms: DatabaseManagementSystem
     let backend: any StorageBackend
-    private let loaded = Mutex<[String: any CollectionStore]>([:])
+    private let loaded = Mutex<[ExactText: any CollectionStore]>([:])
 
     init(dbms: DatabaseManagementSystem, backend: any StorageBackend) {
         self.dbms = dbms
@@ -19,9 +19,9 @@ final class Connection: Sendable {
     /// before anything is loaded. Loading a loaded collection loads it again, picking up what
     /// other processes changed.
     func load(_ names: [String]) throws {
-        var stores: [String: any CollectionStore] = [:]
-        for name in names where stores[name] == nil {
-            stores[name] = try backend.loadCollection(name)
+        var stores: [ExactText: any CollectionStore] = [:]
+        for name in names where stores[ExactText(name)] == nil {
+            stores[ExactText(name)] = try backend.loadCollection(name)
         }
         loaded.withLock { loaded in
             loaded.merge(stores) { _, new in new }
@@ -30,12 +30,12 @@ final class Connection: Sendable {
 
     /// The loaded collection `name`, or nil when it is not loaded.
     func loadedStore(_ name: String) -> (any CollectionStore)? {
-        loaded.withLock { $0[name] }
+        loaded.withLock { $0[ExactText(name)] }
     }
 
     /// Forgets the loaded collection `name`, if it is loaded.
     func unload(_ name: String) {
-        _ = loaded.withLock { $0.removeValue(forKey: name) }
+        _ = loaded.withLock { $0.removeValue(forKey: ExactText(name)) }
     }
 
     /// The loaded collection a call names, following API.md: `""` means the only loaded one.
@@ -48,7 +48,7 @@ final class Connection: Sendable {
         let loadedCount: Int
         (found, loadedCount) = loaded.withLock { loaded in
             name.isEmpty ? (loaded.count == 1 ? loaded.first!.value : nil, loaded.count)
-                         : (loaded[name], loaded.count)
+                         : (loaded[ExactText(name)], loaded.count)
         }
         if let found { return found }
         if name.isEmpty {

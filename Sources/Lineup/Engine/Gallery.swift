@@ -65,7 +65,7 @@ package final class Gallery: Sendable {
         var chunks: [GalleryChunk] = []
         var removed: [DeletionBitmap?] = []
         var rowsByID: [RecordID: RowReference] = [:]
-        var rowsByIdentity: [String: [RowReference]] = [:]
+        var rowsByIdentity: [ExactText: [RowReference]] = [:]
         var isDropped = false
     }
 
@@ -115,7 +115,7 @@ package final class Gallery: Sendable {
                 let reference = RowReference(chunk: Int32(chunkIndex), row: Int32(chunk.written))
                 chunk.append(id: entry.id, identity: entry.identity, vector: entry.vector)
                 state.rowsByID[entry.id] = reference
-                state.rowsByIdentity[entry.identity, default: []].append(reference)
+                state.rowsByIdentity[ExactText(entry.identity), default: []].append(reference)
             }
         }
     }
@@ -130,9 +130,9 @@ package final class Gallery: Sendable {
             }
             let chunk = state.chunks[Int(reference.chunk)]
             let identity = chunk.identity(at: Int(reference.row))
-            if var rows = state.rowsByIdentity[identity] {
+            if var rows = state.rowsByIdentity[ExactText(identity)] {
                 rows.removeAll { $0 == reference }
-                state.rowsByIdentity[identity] = rows.isEmpty ? nil : rows
+                state.rowsByIdentity[ExactText(identity)] = rows.isEmpty ? nil : rows
             }
             Gallery.markRemoved([reference], in: &state)
         }
@@ -143,7 +143,7 @@ package final class Gallery: Sendable {
     /// - Throws: `noRecordFound` when the identity has no live Faceprint.
     package func remove(identity: String) throws -> Int {
         try state.withLock { state in
-            guard let references = state.rowsByIdentity.removeValue(forKey: identity) else {
+            guard let references = state.rowsByIdentity.removeValue(forKey: ExactText(identity)) else {
                 throw LineupError(.noRecordFound, "no Faceprint has that identity")
             }
             for reference in references {
@@ -166,7 +166,7 @@ package final class Gallery: Sendable {
 
     /// The distinct identities among the live Faceprints.
     func liveIdentities() -> [String] {
-        state.withLock { Array($0.rowsByIdentity.keys) }
+        state.withLock { $0.rowsByIdentity.keys.map(\.string) }
     }
 
     /// Rows written so far, live or removed.
@@ -177,7 +177,7 @@ package final class Gallery: Sendable {
     /// The UUIDs of the live Faceprints of `identity`, in enrollment order.
     func ids(of identity: String) -> [RecordID] {
         state.withLock { state in
-            (state.rowsByIdentity[identity] ?? []).map { state.chunks[Int($0.chunk)].recordID(at: Int($0.row)) }
+            (state.rowsByIdentity[ExactText(identity)] ?? []).map { state.chunks[Int($0.chunk)].recordID(at: Int($0.row)) }
         }
     }
 

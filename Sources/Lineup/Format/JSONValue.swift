@@ -16,9 +16,9 @@ enum JSONValue: Equatable {
         case (.null, .null): true
         case let (.bool(a), .bool(b)): a == b
         case let (.number(a), .number(b)): a == b
-        case let (.string(a), .string(b)): a == b
+        case let (.string(a), .string(b)): a.hasSameBytes(as: b)
         case let (.array(a), .array(b)): a == b
-        case let (.object(a), .object(b)): a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case let (.object(a), .object(b)): a.count == b.count && zip(a, b).allSatisfy { $0.key.hasSameBytes(as: $1.key) && $0.value == $1.value }
         default: false
         }
     }
@@ -26,7 +26,7 @@ enum JSONValue: Equatable {
     /// The member `key` of an object; `nil` for a missing key or a value that is not an object.
     subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
+        return members.first { $0.key.hasSameBytes(as: key) }?.value
     }
 
     struct SyntaxError: Error, Equatable {
@@ -80,7 +80,7 @@ enum JSONValue: Equatable {
         mutating func object(depth: Int) throws(SyntaxError) -> JSONValue {
             position += 1
             var members: [(key: String, value: JSONValue)] = []
-            var keys = Set<String>()
+            var keys = Set<ExactText>()   // keys are byte strings: "é" and "e\u0301" are two keys
             skipWhitespace()
             if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
                 position += 1
@@ -90,7 +90,7 @@ enum JSONValue: Equatable {
                 skipWhitespace()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a key") }
                 let key = try string()
-                guard keys.insert(key).inserted else { throw error("duplicate key") }
+                guard keys.insert(ExactText(key)).inserted else { throw error("duplicate key") }
                 skipWhitespace()
                 try expect(":")
                 skipWhitespace()

@@ -92,7 +92,7 @@ struct Manifest: Equatable, Sendable {
                                         nextSegmentNumber: try reader.u64(), nextCollectionID: try reader.u32(),
                                         collections: [])
                 let collectionCount = Int(try reader.u32())
-                var ids = Set<UInt32>(), names = Set<String>(), segmentNumbers = Set<UInt64>()
+                var ids = Set<UInt32>(), names = Set<ExactText>(), segmentNumbers = Set<UInt64>()
                 for _ in 0..<collectionCount {
                     let id = try reader.u32()
                     let name = try reader.string16()
@@ -102,7 +102,7 @@ struct Manifest: Equatable, Sendable {
                     let dimension = Int(try reader.u32())
                     let segmentCount = Int(try reader.u32())
                     guard id > 0, id < manifest.nextCollectionID, ids.insert(id).inserted,
-                          names.insert(name).inserted, !name.isEmpty, !model.isEmpty,
+                          names.insert(ExactText(name)).inserted, !name.isEmpty, !model.isEmpty,
                           name.utf8.count <= Validation.maximumNameBytes, model.utf8.count <= Validation.maximumNameBytes,
                           dimension <= Validation.maximumDimension,
                           segmentCount <= reader.remaining / 28 else { throw damaged }

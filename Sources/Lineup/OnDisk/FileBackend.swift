@@ -64,7 +64,7 @@ final class FileBackend: StorageBackend {
         #if os(Linux)
         // LINEUP_SHARED_WATCH=interval leaves the interval alone (to measure it).
         let descriptor = ProcessInfo.processInfo.environment["LINEUP_SHARED_WATCH"] == "interval"
-            ? -1 : inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+            ? -1 : StandardDescriptors.aboveStandardDescriptors(inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)))
         if descriptor >= 0 {
             let mask = UInt32(IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
             if inotify_add_watch(descriptor, path, mask) >= 0 {
@@ -103,16 +103,20 @@ final class FileBackend: StorageBackend {
     /// variable `DB_NOTIFICATION_CHECK_FREQUENCY` (seconds, fractions allowed), else 30.
     ///
     /// - Throws: `invalidArgument` for a value that is not a positive number of seconds.
+    /// The intervals accepted: a millisecond (shorter would spin) to a year (longer would
+    /// overflow the timer's nanoseconds).
+    static let checkIntervals: ClosedRange<Double> = 0.001...31_536_000
+
     static func notificationCheckInterval(_ options: ConfigurationOptions) throws -> Double {
         if let value = options.notificationCheckInterval {
-            guard value.isFinite, value > 0 else {
-                throw LineupError(.invalidArgument, "notificationCheckInterval must be a positive number of seconds")
+            guard checkIntervals.contains(value) else {
+                throw LineupError(.invalidArgument, "notificationCheckInterval must be 0.001…31,536,000 seconds")
             }
             return value
         }
         if let text = ProcessInfo.processInfo.environment["DB_NOTIFICATION_CHECK_FREQUENCY"] {
-            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0 else {
-                throw LineupError(.invalidArgument, "DB_NOTIFICATION_CHECK_FREQUENCY must be a positive number of seconds, not \(text)")
+            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), checkIntervals.contains(value) else {
+                throw LineupError(.invalidArgument, "DB_NOTIFICATION_CHECK_FREQUENCY must be 0.001…31,536,000 seconds, not \(text.prefix(64))")
             }
             return value
         }

@@ -258,7 +258,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         var position = low
         while position < rowCount && u64(section: .identityIndex, at: position * 12) == hash {
             let row = Int(u32(section: .identityIndex, at: position * 12 + 8))
-            if self.identity(at: row) == identity { rows.append(row) }
+            if self.identity(at: row).hasSameBytes(as: identity) { rows.append(row) }
             position += 1
         }
         return rows.sorted()

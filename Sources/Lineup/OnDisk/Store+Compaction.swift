@@ -86,7 +86,7 @@ extension Store {
             if isShared { try holdSharedLock() }
             defer { if isShared { dropSharedLock() } }
             try exclusively {
-                if let name, collections[name] == nil { throw LineupError.noCollection(name) }
+                if let name, collections[ExactText(name)] == nil { throw LineupError.noCollection(name) }
                 leaderActive = true
                 let problem = checkpoint()
                 leaderActive = false
@@ -172,7 +172,7 @@ extension Store {
     /// The next group to rewrite, its segment number reserved; nil when there is none.
     private func nextGroup(collection name: String?, policy: CompactionPolicy?, before: UInt64?) throws -> Group? {
         try exclusively {
-            let states = name.map { collections[$0].map { [$0] } ?? [] } ?? collections.values.sorted { $0.id < $1.id }
+            let states = name.map { collections[ExactText($0)].map { [$0] } ?? [] } ?? collections.values.sorted { $0.id < $1.id }
             for state in states {
                 guard let indices = Store.groups(of: state, policy: policy, before: before).first else { continue }
                 let (segments, removed) = state.sealed()

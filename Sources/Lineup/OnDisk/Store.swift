@@ -71,7 +71,7 @@ final class Store: @unchecked Sendable {
     var leaderActive = false
     var failure: LineupError?
     var closed = false
-    var collections: [String: CollectionState] = [:]
+    var collections: [ExactText: CollectionState] = [:]
 
     final class PendingRecord {
         var record: JournalFormat.Record
@@ -359,14 +359,14 @@ final class Store: @unchecked Sendable {
             self.journalLength = validLength
             self.nextSequence = scan.header.firstSequence + UInt64(appliedRecords)
             // Loaded collections keep their objects: the new state moves into them.
-            var merged: [String: CollectionState] = [:]
+            var merged: [ExactText: CollectionState] = [:]
             let existingByID = Dictionary(uniqueKeysWithValues: existing.values.map { ($0.id, $0) })
             for state in states.values {
                 if let old = existingByID[state.id] {
                     old.adopt(state)
-                    merged[old.name] = old
+                    merged[ExactText(old.name)] = old
                 } else {
-                    merged[state.name] = state
+                    merged[ExactText(state.name)] = state
                 }
             }
             for old in existing.values where states[old.id] == nil { old.drop() }
@@ -463,36 +463,36 @@ final class Store: @unchecked Sendable {
     var storeID: RecordID { condition.withLock { manifest.storeID } }
 
     func collectionNames() -> [String] {
-        condition.withLock { collections.keys.sorted() }
+        condition.withLock { collections.keys.sorted().map(\.string) }
     }
 
     func collection(_ name: String) throws -> CollectionState {
-        guard let state = condition.withLock({ collections[name] }) else { throw LineupError.noCollection(name) }
+        guard let state = condition.withLock({ collections[ExactText(name)] }) else { throw LineupError.noCollection(name) }
         return state
     }
 
     func createCollection(_ name: String, settings: CollectionSettings) throws {
         try exclusively {
-            guard collections[name] == nil else { return }
+            guard collections[ExactText(name)] == nil else { return }
             var next = manifest
             let id = next.nextCollectionID
             next.nextCollectionID += 1
             next.generation += 1
             next.collections.append(.init(id: id, name: name, settings: settings, dimension: 0, segments: []))
             try publish(next)
-            collections[name] = CollectionState(id: id, name: name, settings: settings, dimension: 0, segments: [], removed: [])
+            collections[ExactText(name)] = CollectionState(id: id, name: name, settings: settings, dimension: 0, segments: [], removed: [])
         }
     }
 
     func deleteCollection(_ name: String) throws {
         try exclusively {
-            guard let state = collections[name] else { throw LineupError.noCollection(name) }
+            guard let state = collections[ExactText(name)] else { throw LineupError.noCollection(name) }
             var next = manifest
             let removedSegments = next.collections.first { $0.id == state.id }?.segments ?? []
             next.collections.removeAll { $0.id == state.id }
             next.generation += 1
             try publish(next)
-            collections[name] = nil
+            collections[ExactText(name)] = nil
             state.drop()
             for segment in removedSegments {
                 try? fileSystem.unlink(path + "/" + FormatConstants.segmentName(segment.number))

@@ -10,7 +10,11 @@ public enum StoreInspector {
         public var keyError: LineupError?
         /// Facts worth knowing that are not damage (a torn journal tail, orphaned files).
         public var notes: [String] = []
-        public var isIntact: Bool { problems.isEmpty }
+        /// Set when `path` holds no store at all (`databaseConnectionError`): missing, not a
+        /// directory (a symbolic link is not followed), or a directory with none of a store's
+        /// files. A missing store is not a damaged one; `problems` is empty then.
+        public var storeError: LineupError?
+        public var isIntact: Bool { problems.isEmpty && storeError == nil }
     }
 
     /// Checks every checksum, authentication tag and cross-reference of the store at `path`:
@@ -23,8 +27,26 @@ public enum StoreInspector {
         verify(path: path, passphrase: passphrase, fileSystem: PosixFileSystem.shared)
     }
 
+    /// Whether `path` is a directory holding at least one of a store's own files (manifest,
+    /// key file, a journal or a segment): a directory with some of them is a store, damaged
+    /// when the manifest is missing; one with none of them is no store.
+    static func isStore(_ path: String, fileSystem: any FileSystem) -> Bool {
+        guard fileSystem.fileType(path) == .directory else { return false }
+        if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != nil { return true }
+        guard let names = try? fileSystem.listDirectory(path) else { return false }
+        return names.contains { name in
+            name == FormatConstants.keyName
+                || (name.hasPrefix("journal-") && name.hasSuffix(".log"))
+                || (name.hasPrefix("segment-") && name.hasSuffix(".seg"))
+        }
+    }
+
     static func verify(path: String, passphrase: String? = nil, fileSystem: any FileSystem) -> Report {
         var report = Report()
+        if !isStore(path, fileSystem: fileSystem) {
+            report.storeError = LineupError(.databaseConnectionError, "no Lineup store at \(path)")
+            return report
+        }
         let manifest: Manifest
         let cipher: StoreCipher?
         do {

@@ -93,6 +93,49 @@ final class MappedRegion: @unchecked Sendable {
     }
 }
 
+/// Keeps the engine's descriptors off 0, 1 and 2.
+///
+/// A process started with standard input, output or error closed (by a supervisor, a daemon
+/// launcher or `cmd >&-`) hands the lowest free numbers to the next `open`: a store's `LOCK`
+/// file would become standard output and the journal standard error, and the first `print`
+/// or error message would be written into them, over acknowledged data. So every descriptor
+/// the engine opens passes through ``aboveStandardDescriptors(_:)``: one that landed on 0–2 is
+/// moved to 3 or above, and `/dev/null` (opened read-only, so writes to it fail with `EBADF`
+/// instead of vanishing) is parked in every free standard slot for the rest of the process,
+/// so no later `open` of anyone's can land there either.
+enum StandardDescriptors {
+    /// Fills every free descriptor of 0, 1 and 2 with `/dev/null`, read-only. Safe to call
+    /// any number of times from any thread.
+    static func reserve() {
+        while true {
+            let spare = Glibc.open("/dev/null", O_RDONLY)
+            if spare < 0 { return }
+            if spare > 2 { _ = Glibc.close(spare); return }
+            // A standard slot was free: it keeps /dev/null; look for the next one.
+        }
+    }
+
+    /// `descriptor`, or a duplicate of it at 3 or above when it is 0, 1 or 2 (then the
+    /// original slot holds `/dev/null`). Returns -1 with `errno` set when no duplicate can be
+    /// made (the original is closed then).
+    static func aboveStandardDescriptors(_ descriptor: Int32) -> Int32 {
+        guard descriptor >= 0, descriptor <= 2 else { return descriptor }
+        let moved = fcntl(descriptor, F_DUPFD_CLOEXEC, 3)
+        let saved = errno
+        // Replace the low slot atomically (dup2), so no other thread can take it meanwhile.
+        var spare = Glibc.open("/dev/null", O_RDONLY)
+        while spare >= 0 && spare <= 2 { spare = Glibc.open("/dev/null", O_RDONLY) }
+        if spare >= 0 {
+            _ = dup2(spare, descriptor)
+            _ = Glibc.close(spare)
+        } else {
+            _ = Glibc.close(descriptor)
+        }
+        errno = saved
+        return moved
+    }
+}
+
 /// The real file system, through POSIX calls.
 struct PosixFileSystem: FileSystem {
     static let shared = PosixFileSystem()
@@ -108,7 +151,7 @@ struct PosixFileSystem: FileSystem {
         if create { flags |= O_CREAT }
         if exclusive { flags |= O_EXCL }
         while true {
-            let descriptor = Glibc.open(path, flags, 0o600)
+            let descriptor = StandardDescriptors.aboveStandardDescriptors(Glibc.open(path, flags, 0o600))
             if descriptor >= 0 {
                 // 0600 whatever the umask: the umask may only have taken bits away.
                 if create { _ = fchmod(descriptor, 0o600) }
@@ -173,7 +216,7 @@ struct PosixFileSystem: FileSystem {
     }
 
     func syncDirectory(_ path: String) throws {
-        let descriptor = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let descriptor = StandardDescriptors.aboveStandardDescriptors(Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
         if descriptor < 0 { throw failure("cannot open directory", path) }
         defer { _ = Glibc.close(descriptor) }
         if fsync(descriptor) != 0 { throw failure("fsync of directory failed", path) }
@@ -188,7 +231,14 @@ struct PosixFileSystem: FileSystem {
     }
 
     func listDirectory(_ path: String) throws -> [String] {
-        guard let directory = opendir(path) else { throw failure("cannot list", path) }
+        let descriptor = StandardDescriptors.aboveStandardDescriptors(
+            Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+        guard descriptor >= 0 else { throw failure("cannot list", path) }
+        guard let directory = fdopendir(descriptor) else {
+            let error = failure("cannot list", path)
+            _ = Glibc.close(descriptor)
+            throw error
+        }
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {

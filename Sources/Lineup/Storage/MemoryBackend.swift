@@ -6,28 +6,28 @@ import Synchronization
 ///
 /// Thread safety: every method may be called from any thread. Durability: none.
 final class MemoryBackend: StorageBackend {
-    private let galleries = Mutex<[String: Gallery]>([:])
+    private let galleries = Mutex<[ExactText: Gallery]>([:])
 
     var isEncrypted: Bool { false }
 
     func collectionNames() throws -> [String] {
-        galleries.withLock { $0.keys.sorted() }
+        galleries.withLock { $0.keys.sorted().map(\.string) }
     }
 
     func collectionExists(_ name: String) throws -> Bool {
-        galleries.withLock { $0[name] != nil }
+        galleries.withLock { $0[ExactText(name)] != nil }
     }
 
     func createCollection(_ name: String, settings: CollectionSettings) throws {
         galleries.withLock { galleries in
-            if galleries[name] == nil {
-                galleries[name] = Gallery(settings: settings)
+            if galleries[ExactText(name)] == nil {
+                galleries[ExactText(name)] = Gallery(settings: settings)
             }
         }
     }
 
     func deleteCollection(_ name: String) throws {
-        let removed = galleries.withLock { $0.removeValue(forKey: name) }
+        let removed = galleries.withLock { $0.removeValue(forKey: ExactText(name)) }
         guard let removed else { throw LineupError.noCollection(name) }
         removed.drop()
     }
@@ -48,7 +48,7 @@ final class MemoryBackend: StorageBackend {
     func close() {}
 
     private func gallery(_ name: String) throws -> Gallery {
-        guard let gallery = galleries.withLock({ $0[name] }) else { throw LineupError.noCollection(name) }
+        guard let gallery = galleries.withLock({ $0[ExactText(name)] }) else { throw LineupError.noCollection(name) }
         return gallery
     }
 }
