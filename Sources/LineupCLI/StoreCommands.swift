@@ -193,7 +193,12 @@ struct EnrollCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enroll",
         abstract: "Enroll JSON lines from standard input, printing each UUID once durable.",
-        discussion: #"Each line: {"identity": ..., "feature_vector": [...], "model_name": ...}; model_name defaults to the collection's."#)
+        discussion: #"""
+            Each line: {"identity": ..., "feature_vector": [...], "model_name": ...}; model_name defaults \#
+            to the collection's. A line is refused (and the command stops, keeping what came before) when it is \#
+            not one JSON object, repeats a key, or nests deeper than 64 levels. Keys and identities are exact \#
+            UTF-8 byte strings: "café" written with U+00E9 and with "e" + U+0301 are two identities.
+            """#)
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
 
