@@ -13,11 +13,19 @@ protocol VectorBlockSource: AnyObject, Sendable {
     func identity(at row: Int) -> String
     /// Checks the stored vectors of `rows` before a scan reads them; false when damaged.
     func checkVectors(rows: Range<Int>) -> Bool
+    /// Calls `body` with the identity of each row of `rows`, in order: what a pass over many
+    /// rows uses, so that a source storing identities in compressed blocks decodes each block
+    /// once, not once a row.
+    func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows
 }
 
 extension VectorBlockSource {
     /// Memory the process wrote itself needs no check.
     func checkVectors(rows: Range<Int>) -> Bool { true }
+
+    func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows {
+        for row in rows { try body(row, identity(at: row)) }
+    }
 }
 
 /// A run of `count` vectors of one encoding and dimension, `stride` bytes apart, with the rows

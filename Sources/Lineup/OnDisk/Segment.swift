@@ -231,6 +231,19 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         identityBlock(row / FormatConstants.identityBlockRows)![row % FormatConstants.identityBlockRows]
     }
 
+    func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows {
+        var row = rows.lowerBound
+        while row < rows.upperBound {
+            let block = row / FormatConstants.identityBlockRows
+            let identities = identityBlock(block)!
+            let first = block * FormatConstants.identityBlockRows
+            while row < rows.upperBound && row - first < identities.count {
+                try body(row, identities[row - first])
+                row += 1
+            }
+        }
+    }
+
     // MARK: Lookups
 
     /// The row holding `id`, by binary search of the UUID order table.
