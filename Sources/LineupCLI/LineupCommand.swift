@@ -16,7 +16,7 @@ struct LineupCommand: ParsableCommand {
             DemoCommand.self,
             CreateCommand.self, ImportCommand.self, EnrollCommand.self, IdentifyCommand.self,
             RemoveCommand.self, CollectionsCommand.self, InfoCommand.self, IdentitiesCommand.self,
-            VerifyCommand.self, DumpCommand.self, ExportCommand.self, CompactCommand.self, RekeyCommand.self, WatchCommand.self,
+            VerifyCommand.self, DumpCommand.self, ExportCommand.self, BackupCommand.self, CompactCommand.self, RekeyCommand.self, WatchCommand.self,
         ]
     )
 

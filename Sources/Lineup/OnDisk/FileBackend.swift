@@ -130,6 +130,10 @@ final class FileBackend: StorageBackend {
     var isEncrypted: Bool { store.isEncrypted }
 
     /// ``Store/rekey(newPassphrase:kdfIterations:)``; connecting again needs the new passphrase.
+    func backup(to path: String, forceCopy: Bool, progress: (Int, Int) -> Void) throws -> BackupReport {
+        try store.backup(to: path, forceCopy: forceCopy, progress: progress)
+    }
+
     func rekey(newPassphrase: String) throws {
         try currentOptions.withLock { options in
             try store.rekey(newPassphrase: newPassphrase, kdfIterations: options.kdfIterations)

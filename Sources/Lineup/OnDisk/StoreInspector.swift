@@ -35,7 +35,7 @@ public enum StoreInspector {
         if fileSystem.fileType(path + "/" + FormatConstants.manifestName) != nil { return true }
         guard let names = try? fileSystem.listDirectory(path) else { return false }
         return names.contains { name in
-            name == FormatConstants.keyName
+            name == FormatConstants.keyName || name == Store.backupMarkerName
                 || (name.hasPrefix("journal-") && name.hasSuffix(".log"))
                 || (name.hasPrefix("segment-") && name.hasSuffix(".seg"))
         }
@@ -45,6 +45,11 @@ public enum StoreInspector {
         var report = Report()
         if !isStore(path, fileSystem: fileSystem) {
             report.storeError = LineupError(.databaseConnectionError, "no Lineup store at \(path)")
+            return report
+        }
+        if fileSystem.fileType(path + "/" + Store.backupMarkerName) != nil {
+            // Never mistaken for a good copy (FORMAT.md §14).
+            report.problems.append("\(Store.backupMarkerName): an incomplete backup, interrupted before it was finished")
             return report
         }
         let manifest: Manifest

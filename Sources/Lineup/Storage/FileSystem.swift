@@ -43,6 +43,24 @@ protocol FileSystem: Sendable {
     /// holder has it and `wait` is false.
     func lock(_ descriptor: Int32, exclusive: Bool, wait: Bool) throws -> Bool
     func unlock(_ descriptor: Int32)
+    /// Makes `to` a second name of the file `from` (a hard link; no bytes copied). Throws
+    /// `ioError` where that cannot be done (another file system: `EXDEV`), and callers copy.
+    func link(_ from: String, to: String) throws
+    /// Removes an empty directory.
+    func removeDirectory(_ path: String) throws
+}
+
+extension FileSystem {
+    /// File systems that do not link say so, and callers copy instead.
+    func link(_ from: String, to: String) throws {
+        throw LineupError(.ioError, "cannot link \(from): not supported here", errno: EXDEV)
+    }
+
+    func removeDirectory(_ path: String) throws {
+        if rmdir(path) != 0 && errno != ENOENT {
+            throw LineupError(.ioError, "cannot remove \(path): \(String(cString: strerror(errno)))", errno: errno)
+        }
+    }
 }
 
 extension FileSystem {
@@ -282,5 +300,13 @@ struct PosixFileSystem: FileSystem {
 
     func unlock(_ descriptor: Int32) {
         _ = flock(descriptor, LOCK_UN)
+    }
+
+    func link(_ from: String, to: String) throws {
+        if Glibc.link(from, to) != 0 { throw failure("cannot link", from) }
+    }
+
+    func removeDirectory(_ path: String) throws {
+        if rmdir(path) != 0 && errno != ENOENT { throw failure("cannot remove", path) }
     }
 }

@@ -40,6 +40,19 @@ package protocol StorageBackend: AnyObject, Sendable {
     /// Releases files, locks and connections. Calls after `close` throw; handles already
     /// loaded from this backend throw too.
     func close()
+
+    /// A consistent point-in-time copy of the whole store in the new directory `path`
+    /// (``SDK/backup(to:)``).
+    ///
+    /// - Throws: `featureNotSupported` where the backend has no files to copy.
+    func backup(to path: String, forceCopy: Bool, progress: (Int, Int) -> Void) throws -> BackupReport
+}
+
+extension StorageBackend {
+    func backup(to path: String, forceCopy: Bool, progress: (Int, Int) -> Void) throws -> BackupReport {
+        throw LineupError(.featureNotSupported,
+                          "only an on-disk store (.file, .shared) can be backed up this way; the memory database keeps nothing, and PostgreSQL has pg_dump")
+    }
 }
 
 /// A loaded collection: the handle enrollment, removal and identification go through.
