@@ -72,6 +72,7 @@ bench: deps
 	python3 Benchmarks/compaction_bench.py $(COMPACTION_ARGS)
 	$(SWIFT) build -c release --product lineup
 	python3 Benchmarks/shared_bench.py $(SHARED_ARGS)
+	python3 Benchmarks/backup_bench.py $(BACKUP_ARGS)
 
 # The long reliability modes: 1,000 kill -9 trials, a longer crash workload.
 torture: deps
