@@ -77,6 +77,37 @@ extension SDKTests {
             #expect(try sdk.export(collectionName: "people").count == rows.count - 1)
         }
 
+        /// An export enrolled again with its UUIDs kept: the same UUIDs, identities and
+        /// vectors; malformed, repeated and taken UUIDs are refused and nothing is enrolled.
+        @Test func enrollingWithKeptUUIDs() throws {
+            let directory = try FileStore.makeDirectory("uuids")
+            defer { FileStore.cleanUp(directory) }
+            let sdk = try FileStore.connect(directory + "/store")
+            _ = try Self.populate(sdk, compression: .none, count: 120)
+            let rows = try Self.rows(sdk.export(collectionName: "people"))
+            try sdk.createLoadCollection("restored")
+            let faceprints = rows.map { Faceprint(featureVector: $0.bits.map { Float(bitPattern: $0) }) }
+            let uuids = rows.map(\.uuid)
+            for (bad, label) in [(Array(uuids.dropLast()) + ["not-a-uuid"], "malformed"),
+                                 (Array(uuids.dropLast()) + [uuids[0]], "repeated"),
+                                 (Array(uuids.dropLast()), "too few")] {
+                #expect(throws: LineupError.self, "\(label)") {
+                    _ = try sdk.enrollFaceprints(faceprints, identities: rows.map(\.identity), uuids: bad, collectionName: "restored")
+                }
+                #expect(try sdk.getCollectionMetadata("restored").numFaceprints == 0, "\(label): nothing enrolled")
+            }
+            let kept = try sdk.enrollFaceprints(faceprints, identities: rows.map(\.identity),
+                                                uuids: uuids.map { $0.uppercased() }, collectionName: "restored")
+            #expect(kept == uuids, "kept, lowercase")
+            #expect(try Self.rows(sdk.export(collectionName: "restored")) == rows)
+            #expect(throws: LineupError.self, "taken") {
+                _ = try sdk.enrollFaceprints([faceprints[0]], identities: ["x"], uuids: [uuids[5]], collectionName: "restored")
+            }
+            try sdk.removeByUUID(uuids[5], collectionName: "restored")
+            _ = try sdk.enrollFaceprints([faceprints[0]], identities: ["x"], uuids: [uuids[5]], collectionName: "restored")
+            #expect(try sdk.getCollectionIdentities("restored")[uuids[5]] == "x", "a removed UUID may come back")
+        }
+
         @Test func exportNamesTheCollectionLikeEveryCall() throws {
             let directory = try FileStore.makeDirectory("export-errors")
             defer { FileStore.cleanUp(directory) }

@@ -13,6 +13,38 @@ extension SDK {
     ///   they are empty; otherwise as ``enrollFaceprint(_:identity:collectionName:)``.
     public func enrollFaceprints(_ faceprints: [Faceprint], identities: [String],
                                  collectionName: String = "") throws -> [String] {
+        try enrollFaceprints(faceprints, identities: identities, ids: nil, collectionName: collectionName)
+    }
+
+    /// ``enrollFaceprints(_:identities:collectionName:)`` keeping given UUIDs instead of making
+    /// new ones (a restore of an export: `lineup import --uuids`): `uuids[i]` becomes the UUID
+    /// of `faceprints[i]`. Returns the UUIDs, lowercase.
+    ///
+    /// - Throws: `invalidArgument` when a UUID is malformed, appears twice, or belongs to a
+    ///   live Faceprint of the collection already, or the arrays differ in length; otherwise as
+    ///   ``enrollFaceprints(_:identities:collectionName:)``. Nothing is enrolled then.
+    public func enrollFaceprints(_ faceprints: [Faceprint], identities: [String], uuids: [String],
+                                 collectionName: String = "") throws -> [String] {
+        guard uuids.count == faceprints.count else {
+            throw LineupError(.invalidArgument, "\(faceprints.count) Faceprints but \(uuids.count) UUIDs")
+        }
+        var ids: [RecordID] = []
+        ids.reserveCapacity(uuids.count)
+        var seen = Set<RecordID>()
+        for (index, text) in uuids.enumerated() {
+            guard let id = RecordID(string: text) else {
+                throw LineupError(.invalidArgument, "UUID \(index + 1) is not a UUID (8-4-4-4-12 hexadecimal digits)")
+            }
+            guard seen.insert(id).inserted else {
+                throw LineupError(.invalidArgument, "UUID \(index + 1), \(id.string), appears twice")
+            }
+            ids.append(id)
+        }
+        return try enrollFaceprints(faceprints, identities: identities, ids: ids, collectionName: collectionName)
+    }
+
+    private func enrollFaceprints(_ faceprints: [Faceprint], identities: [String], ids: [RecordID]?,
+                                  collectionName: String) throws -> [String] {
         guard !faceprints.isEmpty else { throw LineupError(.inputIsEmpty, "no Faceprints to enroll") }
         guard faceprints.count == identities.count else {
             throw LineupError(.invalidArgument, "\(faceprints.count) Faceprints but \(identities.count) identities")
@@ -30,9 +62,19 @@ extension SDK {
             throw LineupError(.enrollmentError,
                               "a Faceprint's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(settings.modelName))")
         }
+        if let ids {
+            // Kept UUIDs must be new to the collection (live ones; a removed one may return).
+            let live = try store.identities()
+            if let taken = ids.first(where: { live[$0.string] != nil }) {
+                throw LineupError(.invalidArgument, "UUID \(taken.string) belongs to a Faceprint of the collection already")
+            }
+        }
         let slots = ResultSlots<PreparedEnrollment>(count: faceprints.count)
         try SDK.forEachInParallel(faceprints.count) { index in
-            slots.set(index, PreparedEnrollment(faceprints[index], identity: identities[index], compression: settings.compression))
+            let faceprint = faceprints[index]
+            slots.set(index, PreparedEnrollment(id: ids?[index] ?? .generate(), identity: identities[index],
+                                                vector: VectorEncoder.encodeNormalizing(faceprint.featureVector, as: settings.compression),
+                                                dimension: faceprint.featureVector.count))
         }
         let prepared = slots.values()
         try store.enroll(prepared)
