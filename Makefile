@@ -3,7 +3,8 @@
 #   make demo   build the release tool and run `lineup demo`
 #   make test   the default test suite (a few minutes), then the PostgreSQL backend's tests
 #               against a private PostgreSQL cluster (scripts/with-postgres; the build with
-#               the package trait PostgreSQL goes to .build/pg)
+#               the package trait PostgreSQL goes to .build/pg) and the package-consumer check
+#               (Tests/PackageConsumer)
 #
 # Both first make sure the system libraries the build links are present (liblz4, OpenSSL's
 # libcrypto): as root they are installed with apt-get; otherwise the exact command is printed.
@@ -43,12 +44,19 @@ test: deps
 	$(MAKE) test-postgresql
 
 # The PostgreSQL backend's tests: installs postgresql and libpq-dev when missing, builds with
-# the trait, and runs the tests against a throw-away cluster that is stopped afterwards.
+# the trait, and runs the tests against a throw-away cluster that is stopped afterwards. Then
+# Tests/PackageConsumer, a separate package depending on the product Lineup with the trait and
+# importing Lineup only, built in release (where the linker drops unreferenced sections) and
+# run against another throw-away cluster: `.postgresql` must work for it with no other call.
+CONSUMER := Tests/PackageConsumer
+
 test-postgresql: deps
 	scripts/with-postgres --install
 	$(SWIFT) build --traits PostgreSQL --scratch-path .build/pg --build-tests
 	scripts/with-postgres $(SWIFT) test --skip-build --traits PostgreSQL --scratch-path .build/pg \
 	  --filter 'PostgreSQL|unsupportedBackend'
+	$(SWIFT) build -c release --package-path $(CONSUMER) --scratch-path $(CONSUMER)/.build
+	scripts/with-postgres $(CONSUMER)/.build/release/PackageConsumer
 
 # Every libFuzzer target for FUZZ_SECONDS each (CI: a break in the fuzz build cannot land).
 FUZZ_SECONDS ?= 15
@@ -96,4 +104,4 @@ asan: deps
 	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan --filter "$(SANITIZER_SUITES)"
 
 clean:
-	rm -rf .build
+	rm -rf .build $(CONSUMER)/.build

@@ -6,14 +6,20 @@
 //   CLZ4           system library: liblz4 (identity blocks of segment files)
 //   CCrypto        system library: OpenSSL's libcrypto (encrypted stores: AES-256-GCM, PBKDF2)
 //   LineupKernels  C: similarity kernels (<op>_<type>_<isa>) behind one dispatch table; CRC32C
+//   LineupBackendHooks  C: the hook through which a linked LineupPostgreSQL registers itself
+//                  (trait PostgreSQL only)
 //   Lineup         Swift: the SDK façade (API/), the process-wide connection (Connection/),
 //                  the SQL-free storage protocol, its backends and the file-system layer
 //                  (Storage/), the in-memory gallery structures (Engine/), the on-disk format,
 //                  pure encode/decode (Format/), the on-disk engine (OnDisk/), the exact
 //                  matcher (Matcher/)
 //   CLibPQ         system library: libpq (the PostgreSQL backend; trait PostgreSQL only)
-//   LineupPostgreSQL  Swift: the `.postgresql` backend over libpq, registered with Lineup by
-//                  `LineupPostgreSQL.enable()`; its code compiles only with the trait PostgreSQL
+//   LineupPostgreSQLHook  C: a constructor that stores LineupPostgreSQL's registration
+//                  function in Lineup's hook before main (trait PostgreSQL only)
+//   LineupPostgreSQL  Swift: the `.postgresql` backend over libpq; its code compiles only with
+//                  the trait PostgreSQL. Part of the library product Lineup, so a program that
+//                  depends on the product links it, and Lineup registers it through the hook
+//                  the first time `.postgresql` is used: `import Lineup` is all a program needs
 //   LineupCLI      the `lineup` command-line tool
 //   LineupBench    `lineup-bench`, timed operations the Benchmarks/ harnesses run
 import PackageDescription
@@ -21,7 +27,9 @@ import PackageDescription
 let package = Package(
     name: "Lineup",
     products: [
-        .library(name: "Lineup", targets: ["Lineup"]),
+        // LineupPostgreSQL is part of the product so that programs depending on it link the
+        // backend when the trait PostgreSQL is on; without the trait it is an empty module.
+        .library(name: "Lineup", targets: ["Lineup", "LineupPostgreSQL"]),
         .executable(name: "lineup", targets: ["LineupCLI"]),
         .executable(name: "lineup-bench", targets: ["LineupBench"]),
     ],
@@ -56,16 +64,32 @@ let package = Package(
             name: "LineupKernels",
             path: "Sources/LineupKernels"
         ),
+        // The two C targets of the PostgreSQL hook compile their content only with the trait
+        // (LINEUP_POSTGRESQL), and only the trait makes them dependencies.
+        .target(
+            name: "LineupBackendHooks",
+            path: "Sources/LineupBackendHooks",
+            cSettings: [.define("LINEUP_POSTGRESQL", .when(traits: ["PostgreSQL"]))]
+        ),
+        .target(
+            name: "LineupPostgreSQLHook",
+            dependencies: ["LineupBackendHooks"],
+            path: "Sources/LineupPostgreSQLHook",
+            cSettings: [.define("LINEUP_POSTGRESQL", .when(traits: ["PostgreSQL"]))]
+        ),
         .target(
             name: "Lineup",
-            dependencies: ["LineupKernels", "CLZ4", "CCrypto"],
+            dependencies: ["LineupKernels", "CLZ4", "CCrypto",
+                           .target(name: "LineupBackendHooks", condition: .when(traits: ["PostgreSQL"]))],
             path: "Sources/Lineup"
         ),
         // Every source file of this target is inside `#if PostgreSQL`: without the trait it is
         // an empty module and nothing imports CLibPQ.
         .target(
             name: "LineupPostgreSQL",
-            dependencies: ["Lineup", .target(name: "CLibPQ", condition: .when(traits: ["PostgreSQL"]))],
+            dependencies: ["Lineup",
+                           .target(name: "CLibPQ", condition: .when(traits: ["PostgreSQL"])),
+                           .target(name: "LineupPostgreSQLHook", condition: .when(traits: ["PostgreSQL"]))],
             path: "Sources/LineupPostgreSQL"
         ),
         .executableTarget(

@@ -10,7 +10,9 @@ public enum DatabaseManagementSystem: Sendable, Equatable, Hashable {
     /// process connected to the store receives changes automatically.
     case shared
     /// A real PostgreSQL server, addressed by a libpq conninfo string. Compiled in only by the
-    /// package trait `PostgreSQL`; without it, connecting throws `featureNotSupported`.
+    /// package trait `PostgreSQL` (then available to every program depending on the library
+    /// product `Lineup`, with no other import or call); without it, connecting throws
+    /// `featureNotSupported`.
     case postgresql
 }
 

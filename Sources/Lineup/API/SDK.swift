@@ -45,8 +45,7 @@ public final class SDK: Sendable {
             backend = try fileBackend(connectionString)
         case .postgresql:
             guard let factory = BackendRegistry.postgreSQL else {
-                throw LineupError(.featureNotSupported,
-                                  "the PostgreSQL backend is not compiled in; build with the package trait PostgreSQL and call LineupPostgreSQL.enable()")
+                throw LineupError(.featureNotSupported, BackendRegistry.postgreSQLMissingReason)
             }
             backend = try factory(connectionString, options)
         }
