@@ -95,7 +95,8 @@ def main():
         export, export_rss = timed([LINEUP, "export", store, "g", "--vectors", os.path.join(work, "out.npy"),
                                     "--identities", os.path.join(work, "out.txt")])
         exported = np.load(os.path.join(work, "out.npy"), mmap_mode="r")
-        assert exported.shape == vectors.shape and np.array_equal(exported[:1000], vectors[:1000])
+        # The store holds the vectors as it normalised them (float32 rounding of its own).
+        assert exported.shape == vectors.shape and np.allclose(exported[:1000], vectors[:1000], atol=1e-6)
 
         results = {
             "rows": args.rows, "dimension": args.dimension, "store_bytes": size,
