@@ -142,48 +142,40 @@ struct CreateCommand: ParsableCommand {
 }
 
 struct ImportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "import", abstract: "Bulk-enroll a .npy array of vectors with a file of identities.")
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Bulk-enroll a .npy array of vectors with a file of identities.",
+        discussion: """
+            All or none: the files are checked first (header, size, every identity, UUID and vector), \
+            then streamed into segment files published together, so memory stays bounded whatever \
+            their size. --uuids keeps the UUIDs of an export instead of making new ones.
+            """)
     @OptionGroup var storeOptions: StoreOptions
     @Argument var collection: String
     @Option(help: "A .npy float32 or float64 array of shape (N, D), C order.") var vectors: String
     @Option(help: "A text file of N identities, one a line.") var identities: String
+    @Option(help: "A text file of N UUIDs, one a line, for the Faceprints to keep (lineup export --uuids).")
+    var uuids: String?
 
     func run() throws {
         try reportingErrors {
-            let matrix = try readMatrix(vectors)
-            // Identities are taken exactly as written: a line that is not UTF-8 is refused, never
-            // repaired into a different identity.
-            var lines = try readFileBytes(identities, what: "identities").split(separator: 0x0A, omittingEmptySubsequences: false)
-            if lines.last?.isEmpty == true { lines.removeLast() }
-            var names: [String] = []
-            names.reserveCapacity(lines.count)
-            for (index, line) in lines.enumerated() {
-                let bytes = line.last == 0x0D ? line.dropLast() : line
-                guard let name = String(validating: bytes, as: UTF8.self) else {
-                    throw LineupError(.invalidArgument, "\(identities) line \(index + 1) is not valid UTF-8")
-                }
-                names.append(name)
-            }
-            guard matrix.rows > 0 else { throw LineupError(.inputIsEmpty, "\(vectors) holds no vectors") }
-            guard names.count == matrix.rows else {
-                throw LineupError(.invalidArgument, "\(vectors) holds \(matrix.rows) vectors but \(identities) \(names.count) identities")
-            }
             let sdk = try storeOptions.connect()
             try sdk.loadCollection(collection)
-            let model = try sdk.getCollectionMetadata(collection).modelName
-            let batch = 262_144   // one segment file a call (Store.importSegmentRows)
-            var done = 0
             let start = ContinuousClock.now
-            while done < matrix.rows {
-                let end = min(done + batch, matrix.rows)
-                let faceprints = (done..<end).map { Faceprint(featureVector: Array(matrix.row($0)), modelName: model) }
-                _ = try sdk.enrollFaceprints(faceprints, identities: Array(names[done..<end]), collectionName: collection)
-                done = end
-                StandardError.write("\rimported \(done)/\(matrix.rows)")
+            let showProgress = isatty(2) == 1
+            var last = start
+            let done = try sdk.importFaceprints(vectorsPath: vectors, identitiesPath: identities, uuidsPath: uuids,
+                                                collectionName: collection) { done, total in
+                let now = ContinuousClock.now
+                guard showProgress, now - last > .milliseconds(200) else { return }
+                last = now
+                StandardError.write("\rimported \(done)/\(total)")
             }
             try sdk.checkpoint()
             let seconds = (ContinuousClock.now - start).seconds
-            StandardError.write(String(format: "\rimported %d Faceprints in %.2f s (%.0f a second)\n", done, seconds, Double(done) / seconds))
+            if showProgress {
+                StandardError.write(String(format: "\rimported %d Faceprints in %.2f s (%.0f a second)\n", done, seconds, Double(done) / seconds))
+            }
             try emit("\(done)")
         }
     }

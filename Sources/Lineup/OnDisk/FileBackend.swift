@@ -196,6 +196,10 @@ final class FileCollection: CollectionStore {
     /// Batches at least this large go straight into segment files (``Store/bulkEnroll``).
     static let bulkThreshold = 4096
 
+    func enroll(count: Int, dimension: Int, checkingIDs: Bool, row: (Int) throws -> PreparedEnrollment) throws {
+        try store.bulkEnroll(collection: state, count: count, dimension: dimension, checkingIDs: checkingIDs, row: row)
+    }
+
     func enroll(_ batch: [PreparedEnrollment]) throws {
         guard let first = batch.first else { return }
         // Large batches, by count or by bytes (a journal record holds at most 64 MiB).

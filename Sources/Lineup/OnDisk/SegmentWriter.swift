@@ -24,7 +24,7 @@ struct SegmentWriter {
     /// plaintext just written, kept in locked memory, so that the new segment need not be
     /// read back and decrypted.
     func write(number: UInt64, collectionID: UInt32, encoding: VectorCompression, dimension: Int,
-               count: Int, row: (Int) -> Row) throws -> (fileSize: UInt64, plaintext: MappedRegion?) {
+               count: Int, row: (Int) throws -> Row) throws -> (fileSize: UInt64, plaintext: MappedRegion?) {
         precondition(count > 0 && count <= Int(UInt32.max))
         let stride = rowStride(dimension: dimension, encoding: encoding)
         let vectorBytes = dimension * encoding.bytesPerDimension
@@ -83,7 +83,7 @@ struct SegmentWriter {
             let rowsNow = min(batchRows, count - rowIndex)
             try batch.withUnsafeMutableBytes { buffer in
                 for index in 0..<rowsNow {
-                    let item = row(rowIndex + index)
+                    let item = try row(rowIndex + index)
                     precondition(item.vector.count == vectorBytes)
                     let start = index * stride
                     item.vector.withUnsafeBytes {

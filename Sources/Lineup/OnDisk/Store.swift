@@ -771,7 +771,7 @@ final class Store: @unchecked Sendable {
     /// Writes segment `number` of `state`'s collection durably and opens it (without reading
     /// back what was just written). The caller publishes it in a manifest.
     func writeSegment(number: UInt64, for state: CollectionState, dimension: Int, count: Int,
-                              storeID: RecordID, row: (Int) -> SegmentWriter.Row) throws -> Segment {
+                              storeID: RecordID, row: (Int) throws -> SegmentWriter.Row) throws -> Segment {
         let (size, plaintext) = try SegmentWriter(fileSystem: fileSystem, directory: path, storeID: storeID, cipher: cipher)
             .write(number: number, collectionID: state.id, encoding: state.settings.compression,
                    dimension: dimension, count: count, row: row)
@@ -794,16 +794,31 @@ final class Store: @unchecked Sendable {
     /// - Throws: `enrollmentError` on a dimension mismatch; `readOnly` after an I/O failure.
     func bulkEnroll(collection state: CollectionState, batch: [PreparedEnrollment]) throws {
         guard let first = batch.first else { return }
+        for entry in batch where entry.dimension != first.dimension {
+            throw LineupError(.enrollmentError,
+                              "the Faceprint has \(entry.dimension) dimensions; the collection holds \(first.dimension)-dimensional vectors")
+        }
+        try bulkEnroll(collection: state, count: batch.count, dimension: first.dimension, checkingIDs: false) { batch[$0] }
+    }
+
+    /// Enrolls `count` rows of `dimension` elements that `row` hands over one at a time, in
+    /// order, straight into new segment files, all or none — the streaming form of
+    /// ``bulkEnroll(collection:batch:)``: no more than one segment's small sections is held,
+    /// whatever `count` is. `row` may throw (a file it reads fails, or `checkingIDs` finds a
+    /// UUID already live in the collection): nothing is published then, the files written so
+    /// far are removed, and the store stays writable.
+    func bulkEnroll(collection state: CollectionState, count total: Int, dimension: Int, checkingIDs: Bool,
+                    row: (Int) throws -> PreparedEnrollment) throws {
+        guard total > 0 else { return }
         condition.lock()
         defer { condition.unlock() }
         try checkWritable()
         while leaderActive { condition.wait() }
         try checkWritable()
         guard !state.isDropped else { throw LineupError.noCollection(state.name) }
-        let dimension = state.reservedDimension == 0 ? first.dimension : state.reservedDimension
-        for entry in batch where entry.dimension != dimension {
+        if state.reservedDimension != 0 && state.reservedDimension != dimension {
             throw LineupError(.enrollmentError,
-                              "the Faceprint has \(entry.dimension) dimensions; the collection holds \(dimension)-dimensional vectors")
+                              "the Faceprint has \(dimension) dimensions; the collection holds \(state.reservedDimension)-dimensional vectors")
         }
         leaderActive = true
         defer {
@@ -835,16 +850,29 @@ final class Store: @unchecked Sendable {
         var segments: [Segment] = []
         var outcome: LineupError?
         var publishing = false
+        var refused = false   // `row` threw something other than an I/O failure
         do {
             var start = 0
-            while start < batch.count {
-                let count = min(Store.importSegmentRows, batch.count - start)
+            while start < total {
+                let count = min(Store.importSegmentRows, total - start)
                 let number = next.nextSegmentNumber
                 next.nextSegmentNumber += 1
                 let base = start
                 let segment = try writeSegment(number: number, for: state, dimension: dimension, count: count,
-                                               storeID: next.storeID) { row in
-                    let entry = batch[base + row]
+                                               storeID: next.storeID) { index in
+                    let entry: PreparedEnrollment
+                    do {
+                        entry = try row(base + index)
+                        guard entry.dimension == dimension else {
+                            throw LineupError(.enrollmentError, "row \(base + index + 1) has \(entry.dimension) dimensions, not \(dimension)")
+                        }
+                        if checkingIDs, state.locate(entry.id) != nil {
+                            throw LineupError(.invalidArgument, "UUID \(entry.id.string) belongs to a Faceprint of the collection already")
+                        }
+                    } catch let error as LineupError where error.code != .ioError {
+                        refused = true
+                        throw error
+                    }
                     return SegmentWriter.Row(id: entry.id, identity: entry.identity, vector: entry.vector.bytes,
                                              scale: entry.vector.scale)
                 }
@@ -864,7 +892,7 @@ final class Store: @unchecked Sendable {
         }
         condition.lock()
         if let outcome {
-            if !publishing, [ENOSPC, EDQUOT].contains(outcome.underlyingErrno) {
+            if !publishing, refused || [ENOSPC, EDQUOT].contains(outcome.underlyingErrno) {
                 // No room: nothing was published; the files written so far go, the store stays
                 // writable.
                 for segment in segments {
@@ -874,6 +902,7 @@ final class Store: @unchecked Sendable {
                 failure = LineupError(.readOnly, "the store turned read-only after a failed import: \(outcome.message)",
                                       errno: outcome.underlyingErrno)
             }
+            if refused { throw outcome }
             throw LineupError(outcome.code, "the import was not made durable: \(outcome.message)", errno: outcome.underlyingErrno)
         }
         manifest = next

@@ -83,4 +83,26 @@ package protocol CollectionStore: AnyObject, Sendable {
     func metadata() throws -> CollectionMetadata
 
     func identities() throws -> [String: String]
+
+    /// Stores `count` enrollments of `dimension` elements that `row` hands over in order, all
+    /// or none — a bulk import read from files. `checkingIDs`: refuse (`invalidArgument`) a
+    /// UUID that belongs to a live Faceprint of the collection already. The on-disk store
+    /// streams them into segment files, holding one row at a time; the default gathers them
+    /// and calls ``enroll(_:)`` once.
+    func enroll(count: Int, dimension: Int, checkingIDs: Bool, row: (Int) throws -> PreparedEnrollment) throws
+}
+
+extension CollectionStore {
+    func enroll(count: Int, dimension: Int, checkingIDs: Bool, row: (Int) throws -> PreparedEnrollment) throws {
+        var batch: [PreparedEnrollment] = []
+        batch.reserveCapacity(count)
+        for index in 0..<count { batch.append(try row(index)) }
+        if checkingIDs {
+            let live = try identities()
+            if let taken = batch.first(where: { live[$0.id.string] != nil }) {
+                throw LineupError(.invalidArgument, "UUID \(taken.id.string) belongs to a Faceprint of the collection already")
+            }
+        }
+        try enroll(batch)
+    }
 }
