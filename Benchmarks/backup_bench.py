@@ -7,46 +7,11 @@ Face-like data: identities are clusters around centres drawn from an anisotropic
 (a decaying eigen-spectrum), each template a noisy copy of its identity's centre, normalised.
 One run, same machine, same disk; writes Benchmarks/results/backup.json.
 """
-import argparse, os, resource, shutil, sqlite3, subprocess, sys, tempfile, time, uuid
+import argparse, os, shutil, sqlite3, subprocess, sys, tempfile, time, uuid
 
 import numpy as np
 
-from harness import LINEUP, save_results
-
-
-def face_like(rows, dimension, templates_per_identity=4, seed=11):
-    rng = np.random.default_rng(seed)
-    spectrum = (1.0 / np.sqrt(1.0 + np.arange(dimension))).astype(np.float32)
-    identities = max(1, rows // templates_per_identity)
-    centres = rng.standard_normal((identities, dimension), dtype=np.float32) * spectrum
-    owner = np.arange(rows) // templates_per_identity % identities
-    vectors = centres[owner] + 0.5 * rng.standard_normal((rows, dimension), dtype=np.float32) * spectrum
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors.astype(np.float32), [f"person-{i}" for i in owner]
-
-
-def timed(command):
-    """Runs `command`; returns (seconds, peak resident bytes of the program).
-
-    The peak is the program's own VmHWM, read from /proc while it runs (every 5 ms, and once
-    more at the end): the child's ru_maxrss would count this harness's pages, which a forked
-    child holds until it execs."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    peak = 0
-    while process.poll() is None:
-        try:
-            with open(f"/proc/{process.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]) * 1024)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-        time.sleep(0.005)
-    elapsed = time.perf_counter() - start
-    if process.returncode != 0:
-        sys.exit(f"error: {' '.join(command)} failed ({process.returncode})")
-    return elapsed, peak
+from harness import LINEUP, face_like, save_results, timed
 
 
 def directory_bytes(path):

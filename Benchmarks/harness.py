@@ -1,6 +1,8 @@
 """What the benchmark harnesses share: where the release programs are, how a `lineup-bench`
 operation is run and its JSON line read, and where results are written."""
-import json, os, subprocess
+import json, os, subprocess, sys, time
+
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -19,3 +21,41 @@ def save_results(name, results):
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", f"{name}.json"), "w") as f:
         json.dump(results, f, indent=2)
+
+
+def face_like(rows, dimension, templates_per_identity=4, seed=11):
+    """Face-like unit vectors: identities are clusters around centres drawn from an anisotropic
+    Gaussian (a decaying eigen-spectrum), each template a noisy copy of its centre. Returns the
+    (rows, dimension) float32 array and each row's identity."""
+    rng = np.random.default_rng(seed)
+    spectrum = (1.0 / np.sqrt(1.0 + np.arange(dimension))).astype(np.float32)
+    identities = max(1, rows // templates_per_identity)
+    centres = rng.standard_normal((identities, dimension), dtype=np.float32) * spectrum
+    owner = np.arange(rows) // templates_per_identity % identities
+    vectors = centres[owner] + 0.5 * rng.standard_normal((rows, dimension), dtype=np.float32) * spectrum
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype(np.float32), [f"person-{i}" for i in owner]
+
+
+def timed(command):
+    """Runs `command`; returns (seconds, peak resident bytes of the program).
+
+    The peak is the program's own VmHWM, read from /proc while it runs (every 5 ms, and once
+    more at the end): the child's ru_maxrss would count this harness's pages, which a forked
+    child holds until it execs."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - start
+    if process.returncode != 0:
+        sys.exit(f"error: {' '.join(command)} failed ({process.returncode})")
+    return elapsed, peak

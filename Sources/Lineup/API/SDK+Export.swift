@@ -59,6 +59,8 @@ public final class FaceprintExport: Sendable {
                         }
                     }
                 }
+                // What was read is on disk still: a gallery larger than memory streams out.
+                block.source.releaseVectorPages(rows: rows)
                 start = rows.upperBound
             }
         }

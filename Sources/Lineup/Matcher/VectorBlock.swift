@@ -17,6 +17,9 @@ protocol VectorBlockSource: AnyObject, Sendable {
     /// rows uses, so that a source storing identities in compressed blocks decodes each block
     /// once, not once a row.
     func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows
+    /// Lets the pages holding `rows`' vectors go from this process's memory where they can be
+    /// read again from a file (a mapped segment); a no-op for memory the process owns.
+    func releaseVectorPages(rows: Range<Int>)
 }
 
 extension VectorBlockSource {
@@ -26,6 +29,8 @@ extension VectorBlockSource {
     func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows {
         for row in rows { try body(row, identity(at: row)) }
     }
+
+    func releaseVectorPages(rows: Range<Int>) {}
 }
 
 /// A run of `count` vectors of one encoding and dimension, `stride` bytes apart, with the rows

@@ -231,6 +231,11 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         identityBlock(row / FormatConstants.identityBlockRows)![row % FormatConstants.identityBlockRows]
     }
 
+    func releaseVectorPages(rows: Range<Int>) {
+        let start = header.sections[SegmentHeader.Section.vectors.rawValue].offset
+        region.releasePages((start + rows.lowerBound * header.rowStride)..<(start + rows.upperBound * header.rowStride))
+    }
+
     func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows {
         var row = rows.lowerBound
         while row < rows.upperBound {

@@ -88,11 +88,28 @@ final class MappedRegion: @unchecked Sendable {
     private let base: UnsafeRawPointer?
     let count: Int
     private let unmap: @Sendable (UnsafeRawPointer, Int) -> Void
+    /// For a mapping of a file: lets the kernel drop the pages of a range from this process
+    /// (they are read again from the file when next touched). Nil for memory that holds the
+    /// only copy of its bytes (decrypted segments), which must never be dropped.
+    private let dropPages: (@Sendable (UnsafeRawPointer, Int) -> Void)?
 
-    init(base: UnsafeRawPointer?, count: Int, unmap: @escaping @Sendable (UnsafeRawPointer, Int) -> Void) {
+    init(base: UnsafeRawPointer?, count: Int, dropPages: (@Sendable (UnsafeRawPointer, Int) -> Void)? = nil,
+         unmap: @escaping @Sendable (UnsafeRawPointer, Int) -> Void) {
         self.base = base
         self.count = count
+        self.dropPages = dropPages
         self.unmap = unmap
+    }
+
+    /// Gives back the resident pages of `range` where the mapping is of a file (a pass over
+    /// a gallery larger than memory, such as an export, keeps only what it is reading); does
+    /// nothing otherwise.
+    func releasePages(_ range: Range<Int>) {
+        guard let base, let dropPages, !range.isEmpty else { return }
+        let page = 4096
+        let start = (range.lowerBound + page - 1) / page * page   // whole pages inside the range only
+        let end = min(count, range.upperBound) / page * page
+        if end > start { dropPages(base + start, end - start) }
     }
 
     deinit {
@@ -283,7 +300,9 @@ struct PosixFileSystem: FileSystem {
         guard length > 0 else { return MappedRegion(base: nil, count: 0, unmap: { _, _ in }) }
         let address = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, 0)
         guard let address, address != MAP_FAILED else { throw failure("mmap failed") }
-        return MappedRegion(base: UnsafeRawPointer(address), count: length) { base, count in
+        return MappedRegion(base: UnsafeRawPointer(address), count: length, dropPages: { base, count in
+            _ = madvise(UnsafeMutableRawPointer(mutating: base), count, MADV_DONTNEED)
+        }) { base, count in
             _ = munmap(UnsafeMutableRawPointer(mutating: base), count)
         }
     }
