@@ -12,7 +12,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test test-postgresql demo bench torture tsan asan fuzz-smoke check-bench clean
+.PHONY: all deps build release test test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
 
 all: build
 
@@ -66,6 +66,10 @@ fuzz-smoke: deps
 # The benchmark harnesses at least compile (lineup-bench itself is built by `swift build`).
 check-bench:
 	python3 -m py_compile Benchmarks/*.py
+
+# The library's reference documentation into .build/docs (the toolchain's docc; warnings fail).
+docs: deps
+	scripts/docs
 
 demo: release
 	.build/release/lineup demo

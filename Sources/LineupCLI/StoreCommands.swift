@@ -5,7 +5,7 @@ import Lineup
 import LineupPostgreSQL
 #endif
 
-// The store commands of API.md §2, on an on-disk store (`.file`).
+// The store commands (README, "Command-line tool"), on an on-disk store (`.file`).
 
 /// Options every command that opens a store shares.
 struct StoreOptions: ParsableArguments {
@@ -292,7 +292,7 @@ struct IdentifyCommand: ParsableCommand {
             let results = try sdk.batchIdentifyTopCandidates(faceprints, numCandidates: top, threshold: threshold,
                                                              collectionName: collection)
             for (index, candidates) in results.enumerated() {
-                // Keys in the order API.md gives them.
+                // Keys in the order the README documents them.
                 let matches = candidates.map {
                     "{\"uuid\":\"\($0.uuid)\",\"identity\":\(jsonString($0.identity)),\"similarity\":\($0.similarityMeasure),\"match_probability\":\($0.matchProbability)}"
                 }

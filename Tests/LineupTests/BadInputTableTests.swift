@@ -6,7 +6,7 @@ import Testing
 /// zero vectors, wrong and huge dimensions, empty and oversized identities, malformed
 /// collection names, bad UUIDs, thresholds and candidate counts — through the SDK over `.none`
 /// and `.file`, and through the `lineup` tool (truncated `.npy` files, malformed JSON lines,
-/// invalid UTF-8, symlinked store paths). Each case must throw the code API.md assigns (the
+/// invalid UTF-8, symlinked store paths). Each case must throw the code TheContract.md, "Errors", assigns (the
 /// tool: exit non-zero with one `error:` line) and change nothing: names, metadata and
 /// identities stay as they were, and on disk every file keeps its bytes.
 extension SDKTests {

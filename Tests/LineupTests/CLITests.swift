@@ -26,7 +26,7 @@ enum LineupExecutable {
     }()
 }
 
-/// The `lineup` command-line tool (API.md §2), run as a subprocess on a temporary store.
+/// The `lineup` command-line tool (README, "Command-line tool"), run as a subprocess on a temporary store.
 @Suite(.enabled(if: LineupExecutable.path != nil,
                 "the lineup executable was not found next to the test bundle or in .build/debug; run `swift build` first"))
 struct CLITests {
@@ -110,7 +110,7 @@ struct CLITests {
         text.count == 36 && text == text.lowercased() && UUID(uuidString: text) != nil
     }
 
-    /// Expects a failure reported the way API.md §2 says: non-zero exit, one `error:` line on
+    /// Expects a failure reported the way the README says: non-zero exit, one `error:` line on
     /// standard error.
     static func expectFailure(_ output: Output, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(output.status != 0, comment, sourceLocation: sourceLocation)

@@ -3,7 +3,7 @@ import Testing
 @testable import Lineup
 
 extension SDKTests {
-    /// API.md §1 "Thread safety": every method may be called from any number of threads at once.
+    /// TheContract.md, "Thread safety": every method may be called from any number of threads at once.
     @Suite struct Concurrency {
         static let workers = 8
         static let perWorker = 40

@@ -499,7 +499,7 @@ extension Store {
 }
 
 extension CLITests {
-    /// API.md §2 on an encrypted store: `create --encrypt`, the passphrase from a file or
+    /// The README's command-line tool on an encrypted store: `create --encrypt`, the passphrase from a file or
     /// `LINEUP_PASSPHRASE`, `info`, `verify`, `dump`, `rekey`, and the errors.
     @Test func encryptedStoreThroughTheTool() throws {
         let directory = try Self.makeDirectory()

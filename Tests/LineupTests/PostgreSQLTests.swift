@@ -54,7 +54,7 @@ func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> B
 }
 
 extension SDKTests {
-    /// API.md §1 on `.postgresql`, against the server `scripts/with-postgres` starts.
+    /// The contract on `.postgresql` (TheContract.md, "One connection per process"), against the server `scripts/with-postgres` starts.
     @Suite(.enabled(if: testPostgres != nil, "LINEUP_TEST_POSTGRES is not set; run through scripts/with-postgres"))
     struct PostgreSQL {
         // MARK: Connection

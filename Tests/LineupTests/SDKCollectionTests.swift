@@ -3,7 +3,7 @@ import Testing
 @testable import Lineup
 
 extension SDKTests {
-    /// API.md §1: creating, loading, deleting and describing collections.
+    /// TheContract.md, "Collections and their names": creating, loading, deleting and describing collections.
     @Suite struct Collections {
         // MARK: Loading, all or nothing
 

@@ -2,7 +2,7 @@ import Testing
 @testable import Lineup
 
 extension SDKTests {
-    /// API.md §1 "Semantics": one connection per process, shared by every SDK instance.
+    /// TheContract.md, "One connection per process": one connection per process, shared by every SDK instance.
     @Suite struct Connecting {
         @Test func fileSDKBeforeAnyConnectionIsNotConnected() {
             ProcessConnection.resetForTesting()

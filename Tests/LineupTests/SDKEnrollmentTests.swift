@@ -2,7 +2,7 @@ import Testing
 @testable import Lineup
 
 extension SDKTests {
-    /// API.md §1: enrollment, removal, their UUIDs and every error case (each changes nothing).
+    /// TheContract.md, "Enrollment": enrollment, removal, their UUIDs and every error case (each changes nothing).
     @Suite struct Enrollment {
         /// What a call must leave unchanged when it throws.
         struct State: Equatable {

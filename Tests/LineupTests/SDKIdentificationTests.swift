@@ -3,7 +3,7 @@ import Testing
 @testable import Lineup
 
 extension SDKTests {
-    /// API.md §1 "Similarity": identification, thresholds, top-k, batches.
+    /// Lineup.docc/TheContract.md, "Identification": identification, thresholds, top-k, batches.
     @Suite struct Identification {
         /// A fresh SDK with a loaded collection "people" of `count` random Faceprints.
         static func gallery(count: Int, dimension: Int = 32, seed: UInt64 = 30,
@@ -507,7 +507,7 @@ extension SDKTests {
         expectError(.invalidArgument, "\(json)") { try Faceprint(json: json) }
     }
 
-    /// RFC 8259 allows no trailing comma: such text is malformed JSON (API.md: malformed JSON
+    /// RFC 8259 allows no trailing comma: such text is malformed JSON (TheContract.md: malformed JSON
     /// -> invalidArgument), however lenient the underlying decoder is.
     @Test(arguments: [
         #"{"feature_vector": [1, 2],}"#,

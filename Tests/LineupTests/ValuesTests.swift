@@ -1,7 +1,7 @@
 import Testing
 @testable import Lineup
 
-/// The public value types of API.md §1: defaults and spellings that code depends on.
+/// The public value types of the library (Lineup.docc): defaults and spellings that code depends on.
 @Suite struct ValuesTests {
     @Test func configurationDefaults() {
         let options = ConfigurationOptions()

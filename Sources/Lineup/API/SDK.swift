@@ -1,4 +1,4 @@
-/// The 1:N identification façade, spelled as API.md fixes it.
+/// The 1:N identification façade, spelled as the contract fixes it (Lineup.docc/TheContract.md).
 ///
 /// **Sharing.** All instances in a process share one database connection and one set of
 /// loaded collections: connecting and loading through one instance makes the collections, with

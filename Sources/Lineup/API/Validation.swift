@@ -1,5 +1,5 @@
-/// The checks every input passes before anything is touched (API.md, "Errors"). Each throws
-/// the code API.md assigns and a message without vector values.
+/// The checks every input passes before anything is touched (Lineup.docc/TheContract.md, "Errors"). Each throws
+/// the code that table assigns and a message without vector values.
 enum Validation {
     /// Longest accepted collection name, in UTF-8 bytes.
     static let maximumNameBytes = 255

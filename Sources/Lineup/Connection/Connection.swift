@@ -38,7 +38,7 @@ final class Connection: Sendable {
         _ = loaded.withLock { $0.removeValue(forKey: ExactText(name)) }
     }
 
-    /// The loaded collection a call names, following API.md: `""` means the only loaded one.
+    /// The loaded collection a call names, following the contract (Lineup.docc/TheContract.md, "Collections and their names"): `""` means the only loaded one.
     ///
     /// - Throws: `collectionNotLoaded` when none is loaded, or the named one exists but is not
     ///   loaded; `noCollectionSpecified` when `""` and several are; `noCollectionFound` when

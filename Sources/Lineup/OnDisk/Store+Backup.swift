@@ -1,6 +1,6 @@
 import Foundation
 
-/// What ``Store/backup(to:forceCopy:progress:)`` did.
+/// What ``SDK/backup(to:forceCopy:progress:)`` did.
 public struct BackupReport: Sendable, Equatable {
     /// Files linked to the source's (same file system, immutable segments only).
     public var filesLinked: Int

@@ -1,7 +1,7 @@
 /// Read-only inspection of a store for `lineup verify` and `lineup dump`: opens nothing for
 /// writing, takes no lock, creates no file — evidence stays untouched.
 public enum StoreInspector {
-    /// What ``verify(path:)`` found.
+    /// What ``StoreInspector/verify(path:passphrase:)`` found.
     public struct Report: Sendable {
         /// Damage: each entry names the file and what does not hold. Empty when intact.
         public var problems: [String] = []
