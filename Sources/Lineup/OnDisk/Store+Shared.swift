@@ -45,8 +45,23 @@ extension Store {
 
     /// Gives the store lock back when this was the outermost hold. The commit lock held.
     func releaseSharedLock() {
+        if sharedLockReleasedEarly {
+            sharedLockReleasedEarly = false
+            return
+        }
         sharedLockDepth -= 1
         if sharedLockDepth == 0, let descriptor = lockDescriptor { fileSystem.unlock(descriptor) }
+    }
+
+    /// Gives the outermost hold of the store lock back before its holder is done (a commit
+    /// group written, its fsync still to come); the holder's ``releaseSharedLock()`` is then a
+    /// no-op. Called by the owner of `leaderActive`, which keeps this process's other threads
+    /// out until it has finished.
+    func releaseSharedLockEarly() {
+        guard sharedLockDepth == 1, let descriptor = lockDescriptor else { return }
+        sharedLockDepth = 0
+        sharedLockReleasedEarly = true
+        fileSystem.unlock(descriptor)
     }
 
     /// Holds the store lock across several operations (a compaction in shared mode), while

@@ -48,6 +48,8 @@ final class Store: @unchecked Sendable {
     let isShared: Bool
     /// How deep this process is in the shared lock (guarded by `leaderActive` ownership).
     var sharedLockDepth = 0
+    /// Set when a commit gave the store lock back before its fsync (``releaseSharedLockEarly()``).
+    var sharedLockReleasedEarly = false
     /// The manifest file as of the last catch-up (guarded by `condition`).
     var manifestStamp: FileStamp?
     /// Held for the whole of a compaction: one at a time, explicit or background.
@@ -113,6 +115,10 @@ final class Store: @unchecked Sendable {
         var createdLock: Int32?
         do {
             var cipher: StoreCipher?
+            // A backup interrupted before it was finished is no store (FORMAT.md §14).
+            if fileSystem.fileType(path + "/" + Store.backupMarkerName) != nil {
+                throw LineupError(.databaseConnectionError, "\(path) is an incomplete backup (it holds \(Store.backupMarkerName)); it cannot be opened")
+            }
             if !readOnly {
                 // Directory first, then the lock, then (holding it) a new store's first files,
                 // so two processes creating one store at once cannot interleave.
@@ -580,7 +586,7 @@ final class Store: @unchecked Sendable {
                 let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
                                                         isCommit: false, payload: payload), apply: apply, undo: undo)
                 nextSequence += 1
-                writeGroup([entry])
+                writeGroup([entry], releasingSharedLockBeforeSync: true)
                 return try entry.result!.get()
             }
         }
@@ -612,13 +618,23 @@ final class Store: @unchecked Sendable {
 
     /// Writes and syncs `batch` as one commit group, applies it, and checkpoints when due.
     /// Called by the leader with the lock held; releases it during I/O.
-    private func writeGroup(_ batch: [PendingRecord]) {
+    ///
+    /// `releasingSharedLockBeforeSync` (shared mode, the store lock held once): once the group
+    /// is written, the store lock goes back before the fsync, so that another process appends
+    /// its record while this one waits for the disk — their syncs overlap. That is safe: a
+    /// record is acknowledged only after an fsync of the journal, which makes every byte
+    /// before it durable too, and a checkpoint by the other process seals this record into a
+    /// segment (synced) before it deletes the journal. A group after which a checkpoint may be
+    /// due keeps the lock (a checkpoint needs it).
+    private func writeGroup(_ batch: [PendingRecord], releasingSharedLockBeforeSync: Bool = false) {
         if let failure {
             for entry in batch { entry.result = .failure(failure) }
         } else {
             let descriptor = journalDescriptor!
             let offset = journalLength
             let journalNumber = manifest.journalNumber
+            let largestTail = collections.values.reduce(0) { max($0, $1.tail.rowCount) }
+            let releaseEarly = releasingSharedLockBeforeSync && isShared && sharedLockDepth == 1
             // Encoding and I/O happen without the lock, so callers keep queueing meanwhile.
             condition.unlock()
             var bytes: [UInt8] = []
@@ -636,6 +652,9 @@ final class Store: @unchecked Sendable {
                 }
                 try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
                 written = true
+                if releaseEarly && offset + bytes.count < journalLimit && largestTail + batch.count < sealRows {
+                    releaseSharedLockEarly()
+                }
                 if durability == .full { try fileSystem.sync(descriptor) }
             } catch let error as LineupError {
                 ioFailure = error
