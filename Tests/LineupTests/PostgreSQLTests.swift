@@ -30,6 +30,14 @@ func freshPostgresSDK(model: String = "TFV5_2", compression: VectorCompression =
     return sdk
 }
 
+/// A `.postgresql` SDK on a fresh process connection, keeping what the server holds.
+func freshPostgresSDKKeepingCollections() throws -> SDK {
+    ProcessConnection.resetForTesting()
+    let sdk = SDK(options: postgresOptions())
+    try sdk.createDatabaseConnection(testPostgres!)
+    return sdk
+}
+
 /// Runs a shell command (the server's stop and start commands) and waits for it: with
 /// posix_spawn and waitpid, since the server it starts keeps running after the shell exits.
 func shell(_ command: String) throws {
@@ -307,6 +315,19 @@ extension SDKTests {
             try sdk.createLoadCollection("after")
             _ = try sdk.enrollFaceprint(Faceprint(featureVector: [1, 2]), identity: "z")
             #expect(try sdk.getCollectionMetadata("after").numFaceprints == 1)
+        }
+
+        /// Identities and collection names are byte strings on PostgreSQL too: NFC and NFD
+        /// twins stay two, in this connection and in a new one that loads them from the server.
+        @Test func canonicallyEquivalentTwinsAreTwo() throws {
+            let sdk = try freshPostgresSDK()
+            try ExactBytes.checkIdentityTwins(sdk, seal: false)
+            try ExactBytes.checkCollectionTwins(sdk)
+            let again = try freshPostgresSDKKeepingCollections()
+            #expect(try ExactBytes.twinNames(again) == [Array(ExactBytes.composed.utf8)])
+            try again.loadCollection("people")
+            #expect(try again.getCollectionMetadata("people").numIdentities == 1)
+            #expect(try again.getCollectionIdentities("people").values.map { Array($0.utf8) } == [Array(ExactBytes.composed.utf8)])
         }
 
         // MARK: Following other connections
