@@ -7,11 +7,11 @@ Face-like data: identities are clusters around centres drawn from an anisotropic
 (a decaying eigen-spectrum), each template a noisy copy of its identity's centre, normalised.
 One run, same machine, same disk; writes Benchmarks/results/backup.json.
 """
-import argparse, os, shutil, sqlite3, subprocess, sys, tempfile, time, uuid
+import argparse, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
 import numpy as np
 
-from harness import LINEUP, face_like, save_results, timed
+from harness import LINEUP, face_like, save_results, sqlite_faceprints, timed
 
 
 def directory_bytes(path):
@@ -19,13 +19,7 @@ def directory_bytes(path):
 
 
 def sqlite_backup(work, vectors, identities):
-    source = os.path.join(work, "source.sqlite")
-    db = sqlite3.connect(source)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE faceprints (uuid TEXT PRIMARY KEY, identity TEXT NOT NULL, vector BLOB NOT NULL)")
-    with db:
-        db.executemany("INSERT INTO faceprints VALUES (?, ?, ?)",
-                       ((str(uuid.uuid4()), identities[i], vectors[i].tobytes()) for i in range(len(identities))))
+    db, _ = sqlite_faceprints(os.path.join(work, "source.sqlite"), vectors, identities, journal_mode="WAL")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     subprocess.run(["sync"], check=True)
     target_path = os.path.join(work, "copy.sqlite")

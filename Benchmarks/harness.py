@@ -1,6 +1,6 @@
 """What the benchmark harnesses share: where the release programs are, how a `lineup-bench`
 operation is run and its JSON line read, and where results are written."""
-import json, os, subprocess, sys, time
+import json, os, sqlite3, subprocess, sys, time, uuid
 
 import numpy as np
 
@@ -59,3 +59,18 @@ def timed(command):
     if process.returncode != 0:
         sys.exit(f"error: {' '.join(command)} failed ({process.returncode})")
     return elapsed, peak
+
+
+def sqlite_faceprints(path, vectors, identities, journal_mode="DELETE"):
+    """An SQLite database at `path` holding the same rows as a Lineup collection (uuid,
+    identity, float32 vector blob), inserted in one transaction with synchronous=FULL.
+    Returns (the open connection, seconds the insert took)."""
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA journal_mode={journal_mode}")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE faceprints (uuid TEXT PRIMARY KEY, identity TEXT NOT NULL, vector BLOB NOT NULL)")
+    start = time.perf_counter()
+    with db:
+        db.executemany("INSERT INTO faceprints VALUES (?, ?, ?)",
+                       ((str(uuid.uuid4()), identities[i], vectors[i].tobytes()) for i in range(len(identities))))
+    return db, time.perf_counter() - start

@@ -6,11 +6,11 @@ memory, which must stay bounded (≤ 0.5 GB) whatever the file's size.
 
 Face-like data (harness.face_like). Writes Benchmarks/results/import.json.
 """
-import argparse, os, shutil, sqlite3, subprocess, sys, tempfile, time, uuid
+import argparse, os, shutil, subprocess, sys, tempfile, time
 
 import numpy as np
 
-from harness import LINEUP, face_like, save_results, timed
+from harness import LINEUP, face_like, save_results, sqlite_faceprints, timed
 
 
 def dd_rate(path, megabytes):
@@ -20,19 +20,6 @@ def dd_rate(path, megabytes):
     elapsed = time.perf_counter() - start
     os.unlink(path)
     return megabytes * 1048576 / 1e6 / elapsed
-
-
-def sqlite_insert(path, vectors, identities):
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE faceprints (uuid TEXT PRIMARY KEY, identity TEXT NOT NULL, vector BLOB NOT NULL)")
-    start = time.perf_counter()
-    with db:
-        db.executemany("INSERT INTO faceprints VALUES (?, ?, ?)",
-                       ((str(uuid.uuid4()), identities[i], vectors[i].tobytes()) for i in range(len(identities))))
-    elapsed = time.perf_counter() - start
-    db.close()
-    return elapsed
 
 
 def main():
@@ -55,7 +42,8 @@ def main():
         subprocess.run(["sync"], check=True)
         seconds, peak = timed([LINEUP, "import", store, "g", "--vectors", npy,
                                "--identities", os.path.join(work, "identities.txt")])
-        sqlite_seconds = sqlite_insert(os.path.join(work, "s.sqlite"), vectors, identities)
+        db, sqlite_seconds = sqlite_faceprints(os.path.join(work, "s.sqlite"), vectors, identities)
+        db.close()
         disk = dd_rate(os.path.join(work, "dd.bin"), int(megabytes))
         rate = megabytes / seconds
         results = {"rows": args.rows, "dimension": args.dimension, "file_megabytes": megabytes,

@@ -175,12 +175,8 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory + "/copy"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["store"])
 
-        ProcessConnection.resetForTesting()
         defer { ProcessConnection.resetForTesting() }
-        var options = ConfigurationOptions()
-        options.dbms = .none
-        let sdk = SDK(options: options)
-        try sdk.createDatabaseConnection("")
+        let sdk = try memorySDK()
         #expect { try sdk.backup(to: directory + "/memory") } throws: { ($0 as? LineupError)?.code == .featureNotSupported }
     }
 }

@@ -62,12 +62,8 @@ extension SDKTests {
         }
 
         @Test func identityTwinsInMemory() throws {
-            ProcessConnection.resetForTesting()
             defer { ProcessConnection.resetForTesting() }
-            var options = ConfigurationOptions()
-            options.dbms = .none
-            let sdk = SDK(options: options)
-            try sdk.createDatabaseConnection("")
+            let sdk = try memorySDK()
             // The process's memory database outlives connections: start from no twins.
             for name in [Self.composed, Self.decomposed] { try? sdk.deleteCollection(name) }
             try Self.checkIdentityTwins(sdk, seal: false, collection: "exact-bytes-\(UUID().uuidString)")
@@ -108,12 +104,8 @@ extension SDKTests {
 
         /// A huge `numCandidates` is the whole collection, never an overflow (single and batch).
         @Test func hugeCandidateCountsAreClampedToTheCollection() throws {
-            ProcessConnection.resetForTesting()
             defer { ProcessConnection.resetForTesting() }
-            var options = ConfigurationOptions()
-            options.dbms = .none
-            let sdk = SDK(options: options)
-            try sdk.createDatabaseConnection("")
+            let sdk = try memorySDK()
             try sdk.createLoadCollection("huge")
             var rng = SeededGenerator(seed: 9)
             for index in 0..<10 { _ = try sdk.enrollFaceprint(rng.faceprint(16), identity: "p\(index)") }

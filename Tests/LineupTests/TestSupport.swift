@@ -152,3 +152,14 @@ final class Locked<Value: Sendable>: Sendable {
 
     var value: Value { mutex.withLock { $0 } }
 }
+
+/// An SDK on a fresh process connection to the process's memory database (`.none`). The
+/// memory database outlives connections: collections of earlier tests may be there.
+func memorySDK() throws -> SDK {
+    ProcessConnection.resetForTesting()
+    var options = ConfigurationOptions()
+    options.dbms = .none
+    let sdk = SDK(options: options)
+    try sdk.createDatabaseConnection("")
+    return sdk
+}

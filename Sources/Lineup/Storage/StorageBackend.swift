@@ -49,7 +49,7 @@ package protocol StorageBackend: AnyObject, Sendable {
 }
 
 extension StorageBackend {
-    func backup(to path: String, forceCopy: Bool, progress: (Int, Int) -> Void) throws -> BackupReport {
+    package func backup(to path: String, forceCopy: Bool, progress: (Int, Int) -> Void) throws -> BackupReport {
         throw LineupError(.featureNotSupported,
                           "only an on-disk store (.file, .shared) can be backed up this way; the memory database keeps nothing, and PostgreSQL has pg_dump")
     }
@@ -93,7 +93,7 @@ package protocol CollectionStore: AnyObject, Sendable {
 }
 
 extension CollectionStore {
-    func enroll(count: Int, dimension: Int, checkingIDs: Bool, row: (Int) throws -> PreparedEnrollment) throws {
+    package func enroll(count: Int, dimension: Int, checkingIDs: Bool, row: (Int) throws -> PreparedEnrollment) throws {
         var batch: [PreparedEnrollment] = []
         batch.reserveCapacity(count)
         for index in 0..<count { batch.append(try row(index)) }
