@@ -394,13 +394,32 @@ struct IdentitiesCommand: ParsableCommand {
 }
 
 struct VerifyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every checksum, tag and cross-reference; exit 0 when intact.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every checksum, tag and cross-reference; exit 0 when intact. Read-only.",
+        discussion: """
+            Exit status 0: intact; 1: no store at the path; 2: damaged (or a wrong passphrase). \
+            --json prints the examiner's report instead, one line {"report":R,"digest":"H"}: every \
+            file's name, size and SHA-256, the manifest's generation and store ID, each collection's \
+            model, compression, dimension and live counts, the journal's valid length and whether a \
+            torn tail was found, the problems and notes — and H, the SHA-256 of R's bytes exactly as \
+            printed (hash the text between {"report": and ,"digest": to check it). Nothing in the \
+            store is written, renamed or touched.
+            """)
     @OptionGroup var storeOptions: StoreOptions
+    @Flag(help: "Print the examiner's report as JSON, with a digest over it.") var json = false
 
     func run() throws {
         let report: StoreInspector.Report
+        let examination: ExaminationReport?
         do {
-            report = StoreInspector.verify(path: storeOptions.store, passphrase: try storeOptions.passphrase())
+            let passphrase = try storeOptions.passphrase()
+            if json {
+                (report, examination) = StoreInspector.examine(path: storeOptions.store, passphrase: passphrase)
+            } else {
+                report = StoreInspector.verify(path: storeOptions.store, passphrase: passphrase)
+                examination = nil
+            }
         } catch let error as LineupError {
             StandardError.write("error: \(error.message) (\(error.code.name))\n")
             throw ExitCode(exitStatus(for: error.code))
@@ -413,13 +432,19 @@ struct VerifyCommand: ParsableCommand {
             StandardError.write("error: \(keyError.message) (\(keyError.code.name))\n")
             throw ExitCode(exitStatus(for: keyError.code))
         }
+        let intact = examination?.intact ?? report.isIntact
         try reportingErrors {
-            for note in report.notes { try emit("note: \(note)") }
-            for problem in report.problems { try emit("damaged: \(problem)") }
-            if report.isIntact { try emit("intact") }
+            if let examination {
+                try emit(try examination.printed())
+            } else {
+                for note in report.notes { try emit("note: \(note)") }
+                for problem in report.problems { try emit("damaged: \(problem)") }
+                if intact { try emit("intact") }
+            }
         }
-        if !report.isIntact {
-            StandardError.write("error: the store is damaged (\(report.problems.count) problems) (corruptStore)\n")
+        if !intact {
+            let count = examination?.problems.count ?? report.problems.count
+            StandardError.write("error: the store is damaged (\(count) problems) (corruptStore)\n")
             throw ExitCode(exitStatus(for: .corruptStore))
         }
     }

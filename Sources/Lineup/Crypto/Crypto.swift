@@ -183,4 +183,42 @@ package enum Crypto {
     package static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
     }
+
+    /// SHA-256, fed a piece at a time (an examiner's file hashes: no key involved).
+    package final class SHA256 {
+        private let context: OpaquePointer
+
+        package init() throws {
+            guard let context = EVP_MD_CTX_new() else { throw LineupError(.ioError, "OpenSSL could not allocate a digest") }
+            guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+                EVP_MD_CTX_free(context)
+                throw LineupError(.ioError, "SHA-256 could not start")
+            }
+            self.context = context
+        }
+
+        deinit { EVP_MD_CTX_free(context) }
+
+        package func update(_ bytes: UnsafeRawBufferPointer) throws {
+            guard bytes.isEmpty || EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1 else {
+                throw LineupError(.ioError, "SHA-256 failed")
+            }
+        }
+
+        /// The digest as 64 lowercase hexadecimal digits.
+        package func finish() throws -> String {
+            var digest = [UInt8](repeating: 0, count: 32)
+            var length: UInt32 = 0
+            guard EVP_DigestFinal_ex(context, &digest, &length) == 1, length == 32 else {
+                throw LineupError(.ioError, "SHA-256 failed")
+            }
+            return digest.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        }
+
+        package static func hex(of bytes: [UInt8]) throws -> String {
+            let digest = try SHA256()
+            try bytes.withUnsafeBytes { try digest.update($0) }
+            return try digest.finish()
+        }
+    }
 }

@@ -15,6 +15,56 @@ public enum StoreInspector {
         /// files. A missing store is not a damaged one; `problems` is empty then.
         public var storeError: LineupError?
         public var isIntact: Bool { problems.isEmpty && storeError == nil }
+        /// What was examined, as far as the checks got (the examiner's report).
+        public var facts = Facts()
+    }
+
+    /// The facts a verification establishes, for ``ExaminationReport``.
+    public struct Facts: Codable, Sendable, Equatable {
+        public var encrypted = false
+        public var storeID: String?
+        public var manifestGeneration: UInt64?
+        public var journalNumber: UInt64?
+        public var checkpointSequence: UInt64?
+        public var journal: JournalFacts?
+        public var collections: [CollectionFacts] = []
+
+        enum CodingKeys: String, CodingKey {
+            case encrypted, collections, journal
+            case storeID = "store_id", manifestGeneration = "manifest_generation", journalNumber = "journal_number"
+            case checkpointSequence = "checkpoint_sequence"
+        }
+    }
+
+    public struct JournalFacts: Codable, Sendable, Equatable {
+        public var name: String
+        public var fileLength: Int
+        /// Bytes up to the end of the last complete record.
+        public var validLength: Int
+        public var records: Int
+        /// Bytes after the last complete record: a write cut short, never acknowledged.
+        public var tornTail: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, records
+            case fileLength = "file_length", validLength = "valid_length", tornTail = "torn_tail"
+        }
+    }
+
+    public struct CollectionFacts: Codable, Sendable, Equatable {
+        public var name: String
+        public var model: String
+        public var compression: String
+        public var dimension: Int
+        public var segments: Int
+        /// Live Faceprints: in segments and not removed, plus enrolled in the journal and not removed.
+        public var liveFaceprints: Int
+        public var liveIdentities: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, model, compression, dimension, segments
+            case liveFaceprints = "live_faceprints", liveIdentities = "live_identities"
+        }
     }
 
     /// Checks every checksum, authentication tag and cross-reference of the store at `path`:
@@ -73,11 +123,19 @@ public enum StoreInspector {
             report.problems.append("\(FormatConstants.manifestName): unreadable")
             return report
         }
+        report.facts.encrypted = cipher != nil
+        report.facts.storeID = manifest.storeID.string
+        report.facts.manifestGeneration = manifest.generation
+        report.facts.journalNumber = manifest.journalNumber
+        report.facts.checkpointSequence = manifest.checkpointSequence
         var collectionsByID: [UInt32: Manifest.CollectionEntry] = [:]
         var seen = Set<RecordID>()
         var duplicates = 0
+        // Per collection: live UUID → identity, for the examiner's counts.
+        var live: [UInt32: [RecordID: ExactText]] = [:]
         for collection in manifest.collections {
             collectionsByID[collection.id] = collection
+            live[collection.id] = [:]
             for entry in collection.segments {
                 let name = FormatConstants.segmentName(entry.number)
                 do {
@@ -91,6 +149,9 @@ public enum StoreInspector {
                     let removed = Set(entry.removedRows)
                     for row in 0..<segment.rowCount where !removed.contains(UInt32(row)) {
                         if !seen.insert(segment.recordID(at: row)).inserted { duplicates += 1 }
+                    }
+                    segment.forEachRecord { row, id, identity in
+                        if !removed.contains(UInt32(row)) { live[collection.id]![id] = ExactText(identity) }
                     }
                 } catch let error as LineupError {
                     report.problems.append("\(name): \(error.message)")
@@ -111,14 +172,20 @@ public enum StoreInspector {
                         continue
                     }
                     for entry in entries where !seen.insert(entry.id).inserted { duplicates += 1 }
+                    for entry in entries { live[collection.id]![entry.id] = ExactText(entry.identity) }
                 case .remove:
                     guard let ids = try? JournalFormat.decodeRemovals(record.payload) else {
                         report.problems.append("\(journalName): record \(record.sequence) is malformed")
                         continue
                     }
-                    for id in ids { seen.remove(id) }
+                    for id in ids {
+                        seen.remove(id)
+                        live[collection.id]![id] = nil
+                    }
                 }
             }
+            report.facts.journal = JournalFacts(name: journalName, fileLength: fileLength, validLength: scan.validLength,
+                                                records: scan.records.count, tornTail: scan.hasTornTail)
             if scan.hasTornTail {
                 report.notes.append("\(journalName): \(fileLength - scan.validLength) bytes after the last complete record (a write cut short; never acknowledged; cut on the next writable open)")
             }
@@ -128,6 +195,13 @@ public enum StoreInspector {
             report.problems.append("\(journalName): unreadable")
         }
         if duplicates > 0 { report.problems.append("\(duplicates) UUIDs are live twice") }
+        report.facts.collections = manifest.collections.map { collection in
+            let rows = live[collection.id] ?? [:]
+            return CollectionFacts(name: collection.name, model: collection.settings.modelName,
+                                   compression: collection.settings.compression.rawValue, dimension: collection.dimension,
+                                   segments: collection.segments.count, liveFaceprints: rows.count,
+                                   liveIdentities: Set(rows.values).count)
+        }.sorted { ExactText($0.name) < ExactText($1.name) }
         let known = Set(manifest.collections.flatMap { $0.segments.map { FormatConstants.segmentName($0.number) } })
             .union([journalName, FormatConstants.manifestName, FormatConstants.lockName])
             .union(cipher == nil ? [] : [FormatConstants.keyName])
