@@ -35,7 +35,6 @@ final class FileBackend: StorageBackend {
     /// Set once in `init`, cancelled in `close()`.
     nonisolated(unsafe) private var watchers: [any DispatchSourceProtocol] = []
     private let syncQueue = DispatchQueue(label: "lineup.shared-sync", qos: .utility)
-    private let syncPending = Atomic<Bool>(false)
 
     init(path: String, options: FileBackendOptions, fileSystem: any FileSystem = PosixFileSystem.shared) throws {
         guard !path.isEmpty, !path.utf8.contains(0) else {
@@ -69,10 +68,19 @@ final class FileBackend: StorageBackend {
             let mask = UInt32(IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
             if inotify_add_watch(descriptor, path, mask) >= 0 {
                 let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: syncQueue)
+                nonisolated(unsafe) let watch = source
                 source.setEventHandler { [weak self] in
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     while buffer.withUnsafeMutableBytes({ read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
-                    self?.syncSoon()
+                    // This process's own writes raise events too, one a commit. The source rests
+                    // until the catch-up 2 ms later has run, so that however fast anyone writes it
+                    // wakes at most once a catch-up (events meanwhile wait in the kernel).
+                    watch.suspend()
+                    guard let self else { return watch.resume() }
+                    self.syncQueue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in
+                        try? self?.store.sync()
+                        watch.resume()
+                    }
                 }
                 source.setCancelHandler { _ = Glibc.close(descriptor) }
                 source.resume()
@@ -89,24 +97,14 @@ final class FileBackend: StorageBackend {
         try? store.sync()
     }
 
-    /// A catch-up after a directory event, coalescing bursts of events into one.
-    private func syncSoon() {
-        guard !syncPending.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        syncQueue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in
-            guard let self else { return }
-            syncPending.store(false, ordering: .releasing)
-            try? store.sync()
-        }
-    }
-
-    /// Seconds between change checks in shared mode: the option, else the environment
-    /// variable `DB_NOTIFICATION_CHECK_FREQUENCY` (seconds, fractions allowed), else 30.
-    ///
-    /// - Throws: `invalidArgument` for a value that is not a positive number of seconds.
     /// The intervals accepted: a millisecond (shorter would spin) to a year (longer would
     /// overflow the timer's nanoseconds).
     static let checkIntervals: ClosedRange<Double> = 0.001...31_536_000
 
+    /// Seconds between change checks in shared mode: the option, else the environment
+    /// variable `DB_NOTIFICATION_CHECK_FREQUENCY` (seconds, fractions allowed), else 30.
+    ///
+    /// - Throws: `invalidArgument` for a value outside ``checkIntervals``.
     static func notificationCheckInterval(_ options: ConfigurationOptions) throws -> Double {
         if let value = options.notificationCheckInterval {
             guard checkIntervals.contains(value) else {

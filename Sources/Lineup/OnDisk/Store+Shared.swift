@@ -122,10 +122,28 @@ extension Store {
         // A writer holding the lock always reads the manifest (a few hundred bytes): inode
         // numbers are reused and modification times are coarse, so the shortcut is for readers.
         if !repair, let stamp, stamp == knownStamp, fileStamp(journalName)?.size == length { return }
+        if repair, let held = heldManifest, fileSystem.linkCount(held.descriptor).map({ $0 > 0 }) == true,
+           condition.withLock({ manifest.generation }) == held.generation {
+            // The manifest this process read last is still the store's: only the journal can
+            // have grown.
+            try applyJournalTail(of: condition.withLock { manifest }, repair: repair)
+            return
+        }
         var attempts = 0
         while true {
             let known = condition.withLock { manifest.generation }
-            let onDisk = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
+            let held = repair ? try? fileSystem.open(path + "/" + FormatConstants.manifestName, writable: false, create: false, exclusive: false) : nil
+            let onDisk: Manifest
+            do {
+                onDisk = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
+            } catch {
+                if let held { fileSystem.close(held) }
+                throw error
+            }
+            if let old = heldManifest { fileSystem.close(old.descriptor) }
+            // Opened before the read: if another process replaced the file in between, the
+            // held one is already unlinked and the next catch-up reads again.
+            heldManifest = held.map { ($0, onDisk.generation) }
             do {
                 if onDisk.generation == known {
                     try applyJournalTail(of: onDisk, repair: repair)
@@ -159,14 +177,24 @@ extension Store {
     /// acknowledged records follow the damage (`corruptStore`).
     private func applyJournalTail(of manifest: Manifest, repair: Bool) throws {
         let name = FormatConstants.journalName(manifest.journalNumber)
-        let (start, expected) = condition.withLock { (journalLength, nextSequence) }
-        let descriptor: Int32
-        do {
-            descriptor = try fileSystem.open(path + "/" + name, writable: false, create: false, exclusive: false)
-        } catch let error as LineupError {
-            throw LineupError(.corruptStore, "the journal is missing or unreadable: \(error.message)")
+        let (start, expected, current, open) = condition.withLock {
+            (journalLength, nextSequence, self.manifest.journalNumber, journalDescriptor)
         }
-        defer { fileSystem.close(descriptor) }
+        let descriptor: Int32
+        let owned: Bool
+        if let open, current == manifest.journalNumber {
+            // This process has that journal open already (as a writer).
+            descriptor = open
+            owned = false
+        } else {
+            do {
+                descriptor = try fileSystem.open(path + "/" + name, writable: false, create: false, exclusive: false)
+            } catch let error as LineupError {
+                throw LineupError(.corruptStore, "the journal is missing or unreadable: \(error.message)")
+            }
+            owned = true
+        }
+        defer { if owned { fileSystem.close(descriptor) } }
         let size = try fileSystem.size(descriptor)
         guard size >= start else { throw LineupError(.corruptStore, "the journal is shorter than the records already read") }
         guard size > start else { return }

@@ -52,6 +52,11 @@ final class Store: @unchecked Sendable {
     var sharedLockReleasedEarly = false
     /// The manifest file as of the last catch-up (guarded by `condition`).
     var manifestStamp: FileStamp?
+    /// The manifest file as of the last catch-up of a writer in shared mode, held open: while
+    /// it still has a name, no process has replaced it (a replacement renames a new file over
+    /// it, and an open file's inode cannot be reused), so the writer need not read it again.
+    /// Guarded by `leaderActive` ownership.
+    var heldManifest: (descriptor: Int32, generation: UInt64)?
     /// Held for the whole of a compaction: one at a time, explicit or background.
     let compactionLock = NSLock()
     /// Background compactions queued or running; ``close()`` waits for them.
@@ -456,6 +461,8 @@ final class Store: @unchecked Sendable {
         condition.withLock {
             if let journalDescriptor { fileSystem.close(journalDescriptor) }
             journalDescriptor = nil
+            if let heldManifest { fileSystem.close(heldManifest.descriptor) }
+            heldManifest = nil
             if let lockDescriptor {
                 fileSystem.unlock(lockDescriptor)
                 fileSystem.close(lockDescriptor)

@@ -48,6 +48,9 @@ protocol FileSystem: Sendable {
     func link(_ from: String, to: String) throws
     /// Removes an empty directory.
     func removeDirectory(_ path: String) throws
+    /// How many names the open file has: 0 once it was unlinked or renamed over. Nil when it
+    /// cannot be told.
+    func linkCount(_ descriptor: Int32) -> Int?
 }
 
 extension FileSystem {
@@ -60,6 +63,12 @@ extension FileSystem {
         if rmdir(path) != 0 && errno != ENOENT {
             throw LineupError(.ioError, "cannot remove \(path): \(String(cString: strerror(errno)))", errno: errno)
         }
+    }
+
+    func linkCount(_ descriptor: Int32) -> Int? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        return Int(status.st_nlink)
     }
 }
 
