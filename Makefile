@@ -95,7 +95,7 @@ torture: deps
 # The concurrency and engine suites under Thread Sanitizer and under Address Sanitizer (with
 # LeakSanitizer), each built into a directory of its own so the default build stays as it is.
 # Tests/Sanitizers/*.supp hold the suppressions, each with the reason it is there.
-SANITIZER_SUITES ?= SDKTests/Concurrency|SDKTests/FileStore|SDKTests/Encryption|CompactionTests|EncryptionTests|SharedStoreTests|ParallelMatcherTests|SegmentTests|JournalReaderTests|CrashSimulationTests
+SANITIZER_SUITES ?= SDKTests/Concurrency|SDKTests/FileStore|SDKTests/Encryption|CompactionTests|EncryptionTests|SharedStoreTests|ParallelMatcherTests|SegmentTests|JournalReaderTests|CrashSimulationTests|BackupTests|StreamingImport|SDKTests/Export
 
 tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build/tsan

@@ -111,7 +111,8 @@ extension Store {
             var report = CompactionReport()
             try? rewrite(group, into: &report)
         }
-        scheduleCompactionIfDue()
+        // The next piece, if any: decided under the commit lock, like every caller's.
+        condition.withLock { scheduleCompactionIfDue() }
     }
 
     /// Starts one background piece when the policy finds work and none is running. Called by

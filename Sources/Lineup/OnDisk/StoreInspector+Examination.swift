@@ -17,7 +17,6 @@ public struct ExaminationReport: Codable, Sendable, Equatable {
 
     /// The format version this build of Lineup reads and writes.
     public var formatVersion: Int
-    public var path: String
     public var intact: Bool
     public var problems: [String]
     public var notes: [String]
@@ -25,7 +24,7 @@ public struct ExaminationReport: Codable, Sendable, Equatable {
     public var store: StoreInspector.Facts
 
     enum CodingKeys: String, CodingKey {
-        case path, intact, problems, notes, files, store
+        case intact, problems, notes, files, store
         case formatVersion = "format_version"
     }
 
@@ -73,7 +72,8 @@ extension StoreInspector {
                 files.append(.init(name: name, size: 0, sha256: nil))
             }
         }
-        let examination = ExaminationReport(formatVersion: Int(FormatConstants.formatVersion), path: path,
+        // No path, time or host in it: the same evidence gives the same digest wherever it is examined.
+        let examination = ExaminationReport(formatVersion: Int(FormatConstants.formatVersion),
                                             intact: problems.isEmpty, problems: problems, notes: report.notes,
                                             files: files, store: report.facts)
         return (report, examination)
