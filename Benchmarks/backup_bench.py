@@ -11,7 +11,7 @@ import argparse, os, shutil, sqlite3, subprocess, sys, tempfile, time
 
 import numpy as np
 
-from harness import LINEUP, face_like, save_results, sqlite_faceprints, timed
+from harness import LINEUP, save_results, sqlite_faceprints, timed, write_face_like_inputs
 
 
 def directory_bytes(path):
@@ -44,14 +44,11 @@ def main():
         sys.exit(f"error: {LINEUP} is missing; run `swift build -c release --product lineup`")
     work = tempfile.mkdtemp(prefix="lineup-backup-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
     try:
-        vectors, identities = face_like(args.rows, args.dimension)
-        np.save(os.path.join(work, "vectors.npy"), vectors)
-        with open(os.path.join(work, "identities.txt"), "w") as f:
-            f.write("\n".join(identities) + "\n")
+        vectors, identities, npy, names = write_face_like_inputs(work, args.rows, args.dimension)
         store = os.path.join(work, "store")
         subprocess.run([LINEUP, "create", store, "g"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([LINEUP, "import", store, "g", "--vectors", os.path.join(work, "vectors.npy"),
-                        "--identities", os.path.join(work, "identities.txt")], check=True,
+        subprocess.run([LINEUP, "import", store, "g", "--vectors", npy,
+                        "--identities", names], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["sync"], check=True)
         size = directory_bytes(store)

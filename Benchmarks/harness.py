@@ -74,3 +74,14 @@ def sqlite_faceprints(path, vectors, identities, journal_mode="DELETE"):
         db.executemany("INSERT INTO faceprints VALUES (?, ?, ?)",
                        ((str(uuid.uuid4()), identities[i], vectors[i].tobytes()) for i in range(len(identities))))
     return db, time.perf_counter() - start
+
+
+def write_face_like_inputs(work, rows, dimension):
+    """Writes WORK/vectors.npy and WORK/identities.txt of `face_like(rows, dimension)`, what
+    `lineup import` reads; returns (vectors, identities, npy path, identities path)."""
+    vectors, identities = face_like(rows, dimension)
+    npy, names = os.path.join(work, "vectors.npy"), os.path.join(work, "identities.txt")
+    np.save(npy, vectors)
+    with open(names, "w") as f:
+        f.write("\n".join(identities) + "\n")
+    return vectors, identities, npy, names

@@ -8,9 +8,7 @@ Face-like data (harness.face_like). Writes Benchmarks/results/import.json.
 """
 import argparse, os, shutil, subprocess, sys, tempfile, time
 
-import numpy as np
-
-from harness import LINEUP, face_like, save_results, sqlite_faceprints, timed
+from harness import LINEUP, save_results, sqlite_faceprints, timed, write_face_like_inputs
 
 
 def dd_rate(path, megabytes):
@@ -31,17 +29,13 @@ def main():
         sys.exit(f"error: {LINEUP} is missing; run `swift build -c release --product lineup`")
     work = tempfile.mkdtemp(prefix="lineup-import-bench-", dir=os.environ.get("TMPDIR", "/tmp"))
     try:
-        vectors, identities = face_like(args.rows, args.dimension)
-        npy = os.path.join(work, "vectors.npy")
-        np.save(npy, vectors)
-        with open(os.path.join(work, "identities.txt"), "w") as f:
-            f.write("\n".join(identities) + "\n")
+        vectors, identities, npy, names = write_face_like_inputs(work, args.rows, args.dimension)
         megabytes = os.path.getsize(npy) / 1e6
         store = os.path.join(work, "store")
         subprocess.run([LINEUP, "create", store, "g"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["sync"], check=True)
         seconds, peak = timed([LINEUP, "import", store, "g", "--vectors", npy,
-                               "--identities", os.path.join(work, "identities.txt")])
+                               "--identities", names])
         db, sqlite_seconds = sqlite_faceprints(os.path.join(work, "s.sqlite"), vectors, identities)
         db.close()
         disk = dd_rate(os.path.join(work, "dd.bin"), int(megabytes))

@@ -62,13 +62,7 @@ extension SDK {
             throw LineupError(.enrollmentError,
                               "a Faceprint's model \(JSONText.quoted(faceprint.modelName)) is not the collection's model \(JSONText.quoted(settings.modelName))")
         }
-        if let ids {
-            // Kept UUIDs must be new to the collection (live ones; a removed one may return).
-            let live = try store.identities()
-            if let taken = ids.first(where: { live[$0.string] != nil }) {
-                throw LineupError(.invalidArgument, "UUID \(taken.string) belongs to a Faceprint of the collection already")
-            }
-        }
+        if let ids { try store.refuseLiveIDs(ids) }
         let slots = ResultSlots<PreparedEnrollment>(count: faceprints.count)
         try SDK.forEachInParallel(faceprints.count) { index in
             let faceprint = faceprints[index]

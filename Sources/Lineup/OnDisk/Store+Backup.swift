@@ -117,7 +117,7 @@ extension Store {
             renamed = true
             try fileSystem.syncDirectory(parent)
             progress(total, total)
-            return BackupReport(filesLinked: pinned.filter(\.linked).count, filesCopied: pinned.filter { !$0.linked }.count + 3 - (keyBytes == nil ? 1 : 0),
+            return BackupReport(filesLinked: pinned.filter(\.linked).count, filesCopied: pinned.filter { !$0.linked }.count + (keyBytes == nil ? 2 : 3),   // + LOCK, MANIFEST (, KEY)
                                 bytesCopied: total, generation: generation, journalLength: journalLength)
         } catch {
             removePartialBackup(renamed ? destination : partial)

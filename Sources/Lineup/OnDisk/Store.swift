@@ -593,7 +593,7 @@ final class Store: @unchecked Sendable {
                 let entry = PendingRecord(record: .init(sequence: nextSequence, collectionID: state.id, type: type,
                                                         isCommit: false, payload: payload), apply: apply, undo: undo)
                 nextSequence += 1
-                writeGroup([entry], releasingSharedLockBeforeSync: true)
+                writeGroup([entry])
                 return try entry.result!.get()
             }
         }
@@ -626,22 +626,22 @@ final class Store: @unchecked Sendable {
     /// Writes and syncs `batch` as one commit group, applies it, and checkpoints when due.
     /// Called by the leader with the lock held; releases it during I/O.
     ///
-    /// `releasingSharedLockBeforeSync` (shared mode, the store lock held once): once the group
+    /// In shared mode, with the store lock held once (a commit, not a compaction): once the group
     /// is written, the store lock goes back before the fsync, so that another process appends
     /// its record while this one waits for the disk — their syncs overlap. That is safe: a
     /// record is acknowledged only after an fsync of the journal, which makes every byte
     /// before it durable too, and a checkpoint by the other process seals this record into a
     /// segment (synced) before it deletes the journal. A group after which a checkpoint may be
     /// due keeps the lock (a checkpoint needs it).
-    private func writeGroup(_ batch: [PendingRecord], releasingSharedLockBeforeSync: Bool = false) {
+    private func writeGroup(_ batch: [PendingRecord]) {
         if let failure {
             for entry in batch { entry.result = .failure(failure) }
         } else {
             let descriptor = journalDescriptor!
             let offset = journalLength
             let journalNumber = manifest.journalNumber
-            let largestTail = collections.values.reduce(0) { max($0, $1.tail.rowCount) }
-            let releaseEarly = releasingSharedLockBeforeSync && isShared && sharedLockDepth == 1
+            let releaseEarly = isShared && sharedLockDepth == 1
+            let largestTail = releaseEarly ? collections.values.reduce(0) { max($0, $1.tail.rowCount) } : 0
             // Encoding and I/O happen without the lock, so callers keep queueing meanwhile.
             condition.unlock()
             var bytes: [UInt8] = []
@@ -893,7 +893,7 @@ final class Store: @unchecked Sendable {
                             throw LineupError(.enrollmentError, "row \(base + index + 1) has \(entry.dimension) dimensions, not \(dimension)")
                         }
                         if checkingIDs, state.locate(entry.id) != nil {
-                            throw LineupError(.invalidArgument, "UUID \(entry.id.string) belongs to a Faceprint of the collection already")
+                            throw LineupError.uuidTaken(entry.id)
                         }
                     } catch let error as LineupError where error.code != .ioError {
                         refused = true

@@ -89,4 +89,9 @@ extension LineupError {
     package static func noCollection(_ name: String) -> LineupError {
         LineupError(.noCollectionFound, "no collection named \(JSONText.quoted(name))")
     }
+
+    /// `invalidArgument`: a kept UUID (an import's or a restore's) is live in the collection already.
+    package static func uuidTaken(_ id: RecordID) -> LineupError {
+        LineupError(.invalidArgument, "UUID \(id.string) belongs to a Faceprint of the collection already")
+    }
 }

@@ -97,12 +97,16 @@ extension CollectionStore {
         var batch: [PreparedEnrollment] = []
         batch.reserveCapacity(count)
         for index in 0..<count { batch.append(try row(index)) }
-        if checkingIDs {
-            let live = try identities()
-            if let taken = batch.first(where: { live[$0.id.string] != nil }) {
-                throw LineupError(.invalidArgument, "UUID \(taken.id.string) belongs to a Faceprint of the collection already")
-            }
-        }
+        if checkingIDs { try refuseLiveIDs(batch.map(\.id)) }
         try enroll(batch)
+    }
+
+    /// Throws `invalidArgument` naming the first of `ids` that belongs to a live Faceprint of
+    /// the collection (kept UUIDs must be new to it; a removed one may return).
+    package func refuseLiveIDs(_ ids: [RecordID]) throws {
+        let live = try identities()
+        if let taken = ids.first(where: { live[$0.string] != nil }) {
+            throw LineupError.uuidTaken(taken)
+        }
     }
 }
