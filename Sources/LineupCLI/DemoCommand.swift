@@ -66,7 +66,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     private func runDemo(_ sdk: SDK, collectionName: String, place: String) throws {
-        var random = SplitMix64(seed: 0x11E_0_FACE)
+        var random = SeededGenerator(seed: 0x11E_0_FACE)
         let identityCount = (faceprints + templatesPerIdentity - 1) / templatesPerIdentity
         // Templates of one person: their centre plus noise, so that two templates of one
         // person have cosine similarity ≈ 0.6 and two people ≈ 0.
@@ -155,33 +155,9 @@ struct DemoCommand: ParsableCommand {
     }
 }
 
-/// A small, seeded generator, so that every run of the demo enrolls the same people.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A standard normal sample (Box–Muller).
-    mutating func gaussian() -> Double {
-        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
-        let u2 = Double.random(in: 0..<1, using: &self)
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-    }
-
-    mutating func gaussianVector(_ dimension: Int, scale: Double) -> [Float] {
-        (0..<dimension).map { _ in Float(gaussian() * scale) }
-    }
-
+extension SeededGenerator {
     mutating func perturbed(_ centre: [Float], noise: Double) -> [Float] {
-        centre.map { $0 + Float(gaussian() * noise) }
+        centre.map { $0 + Float(standardNormal() * noise) }
     }
 }
 

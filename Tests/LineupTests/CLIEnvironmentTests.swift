@@ -1,4 +1,5 @@
 import Foundation
+import Lineup
 import Testing
 
 /// The tool in a hostile process environment: standard descriptors closed, standard output

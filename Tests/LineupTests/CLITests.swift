@@ -1,4 +1,5 @@
 import Foundation
+import Lineup
 import Testing
 
 /// Where the built `lineup` executable is.

@@ -216,6 +216,37 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count <= descriptorsBefore + 4)
     }
 
+    /// No room for reserved space (FORMAT.md §5.2): the group is written alone, acknowledged
+    /// and durable; reserving is tried again by the next group that passes the end.
+    @Test func noRoomToReserveWritesTheGroupAlone() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/store"
+        let fileSystem = FaultInjectingFileSystem()
+        var acknowledged: [RecordID] = []
+        do {
+            let (store, collection) = try Self.openCollection(path, fileSystem: fileSystem)
+            defer { store.close() }
+            let number = try Manifest.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: path + "/MANIFEST")))).journalNumber
+            let journal = path + "/" + FormatConstants.journalName(number)
+            let size = try FileManager.default.attributesOfItem(atPath: journal)[.size] as! Int
+            fileSystem.fail(.write, at: 1, errno: ENOSPC)
+            let first = RecordID.generate()
+            try collection.enroll([Self.enrollment(first, 0)])
+            acknowledged.append(first)
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: journal)))
+            #expect(bytes.count > size && bytes.count == EncryptionTests.journalRecords(bytes, number: number).last!.end,
+                    "the group alone, no zeros after it")
+            let second = RecordID.generate()
+            try collection.enroll([Self.enrollment(second, 1)])
+            acknowledged.append(second)
+            let grown = [UInt8](try Data(contentsOf: URL(fileURLWithPath: journal)))
+            #expect(grown.count > EncryptionTests.journalRecords(grown, number: number).last!.end, "the next group reserves")
+        }
+        try fileSystem.simulatePowerLoss(path, unsynced: .dropped)
+        #expect(try Self.liveIDs(path) == Set(acknowledged.map(\.string)))
+        #expect(StoreInspector.verify(path: path).isIntact)
+    }
+
     @Test(arguments: [ENOSPC, EIO])
     func failedJournalWriteAcknowledgesNothing(errno: Int32) throws {
         let directory = try TemporaryDirectory()

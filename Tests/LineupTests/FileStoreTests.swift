@@ -150,6 +150,50 @@ extension SDKTests {
             #expect(try Self.observe(sdk, "people", probes: probes) == before)
         }
 
+        /// FORMAT.md §5.2 "Reserved space": while a writer has the store open the journal ends
+        /// in zeros after its records; a copy taken then (what a crash leaves) opens with every
+        /// record, reports nothing, keeps the zeros and writes over them; a clean close gives
+        /// the space back.
+        @Test func reservedJournalSpaceIsTheCleanEnd() throws {
+            let directory = try Self.makeDirectory("reserved")
+            defer { Self.cleanUp(directory) }
+            let path = directory + "/store", copy = directory + "/copy"
+            var rng = SeededGenerator(seed: 21)
+            var sdk = try Self.connect(path)
+            try sdk.createLoadCollection("people")
+            let enrolled = try Self.enroll(sdk, "people", count: 30, rng: &rng)
+            let journal = try Self.read(Self.journalPath(path))
+            let records = EncryptionTests.journalRecords(journal, number: 1)
+            #expect(records.count == 30)
+            let end = records.last!.end
+            #expect(journal.count >= Store.smallestJournalReservation, "space reserved")
+            #expect(journal.count > end && journal[end...].allSatisfy { $0 == 0 }, "zeros after the records")
+
+            // What a crash would leave: the files as they are now.
+            try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
+            for name in Self.names(path) where name != "LOCK" {
+                try Self.write(Self.read(path + "/" + name), copy + "/" + name)
+            }
+            let report = StoreInspector.verify(path: copy)
+            #expect(report.isIntact && report.notes.isEmpty, "reserved space is neither damage nor a torn tail: \(report.notes)")
+            #expect(report.facts.journal?.tornTail == false)
+            sdk = try Self.connect(copy)
+            try sdk.loadCollection("people")
+            #expect(try sdk.getCollectionIdentities("people") == enrolled)
+            let copyJournal = try Self.journalPath(copy)
+            #expect(try Self.read(copyJournal).count == journal.count, "an open keeps reserved space")
+            let more = try Self.enroll(sdk, "people", count: 3, prefix: "later", rng: &rng)
+            let grown = try Self.read(copyJournal)
+            #expect(grown.count == journal.count, "new records are written over the zeros")
+            #expect(EncryptionTests.journalRecords(grown, number: 1).count == 33)
+            ProcessConnection.resetForTesting()
+            let closed = try Self.read(copyJournal)
+            #expect(closed.count == EncryptionTests.journalRecords(closed, number: 1).last!.end, "a clean close gives the space back")
+            sdk = try Self.connect(copy)
+            try sdk.loadCollection("people")
+            #expect(try sdk.getCollectionIdentities("people") == enrolled.merging(more) { $1 })
+        }
+
         @Test func checkpointedEnrollmentsSurviveReopen() throws {
             let directory = try Self.makeDirectory("checkpoint")
             defer { Self.cleanUp(directory) }

@@ -112,13 +112,23 @@ import Testing
     }
 
     /// A file preallocated or extended with zeros (a torn write of a whole page) is a torn tail.
-    @Test func zeroFilledTailIsATornTail() throws {
+    /// Zeros to the end of the file are reserved space (FORMAT.md §5): the clean end, not a
+    /// torn tail. Zeros followed by anything else are a torn tail, cut as before.
+    @Test func zeroFilledTailIsReservedSpace() throws {
         let journal = Self.makeJournal()
-        for extra in [1, 8, 31, 32, 4096] {
+        for extra in [1, 7, 8, 31, 32, 4096, 1 << 20] {
             let scan = try Self.scan(journal.bytes + [UInt8](repeating: 0, count: extra))
             #expect(scan.records == journal.records, "\(extra) zero bytes")
             #expect(scan.validLength == journal.bytes.count)
-            #expect(scan.hasTornTail)
+            #expect(!scan.hasTornTail, "\(extra) zero bytes are reserved space")
+            for nonzero in [0, extra / 2, extra - 1] {
+                var bytes = journal.bytes + [UInt8](repeating: 0, count: extra)
+                bytes[journal.bytes.count + nonzero] = 0x5a
+                let torn = try Self.scan(bytes)
+                #expect(torn.records == journal.records)
+                #expect(torn.validLength == journal.bytes.count)
+                #expect(torn.hasTornTail, "a byte \(nonzero) into \(extra) zeros makes them a torn tail")
+            }
         }
     }
 

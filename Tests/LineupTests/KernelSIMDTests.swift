@@ -1,4 +1,5 @@
 import Foundation
+import Lineup
 import LineupKernels
 import Testing
 

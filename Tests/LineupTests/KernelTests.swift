@@ -1,5 +1,6 @@
-import Testing
+import Lineup
 import LineupKernels
+import Testing
 
 /// The kernels of the dispatch table against their serial references, and the serial
 /// references against a double-precision computation.

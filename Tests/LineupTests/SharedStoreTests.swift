@@ -97,14 +97,15 @@ import Testing
         defer { a.close(); b.close() }
         try a.createCollection("c", settings: Self.settings)
         var all = [try Self.enroll(a, 0), try Self.enroll(a, 1)]
-        // A writer died halfway through its record: half a record at the end of the journal.
+        // A writer died halfway through its record: half a record after the last one (over
+        // the space reserved there).
         let journal = path + "/" + FormatConstants.journalName(1)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: journal)))
         let records = EncryptionTests.journalRecords(bytes, number: 1)
         let last = records.last!
         let torn = Array(bytes[last.offset..<(last.offset + (last.end - last.offset) / 2)])
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: journal))
-        try handle.seekToEnd()
+        try handle.seek(toOffset: UInt64(last.end))
         try handle.write(contentsOf: Data(torn))
         try handle.close()
         // A reader stops before it; the next writer cuts it and appends.

@@ -6,26 +6,9 @@ import Testing
 // Shared helpers for the test suite: a seeded generator, synthetic vectors, a fresh SDK over the
 // process's in-memory database, and error assertions.
 
-/// SplitMix64: a small, seeded, deterministic generator, so every run sees the same data.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A standard normal sample (Box–Muller).
-    mutating func gaussian() -> Float {
-        let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &self)
-        let u2 = Double.random(in: 0..<1, using: &self)
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-    }
+extension SeededGenerator {
+    /// A standard normal sample.
+    mutating func gaussian() -> Float { Float(standardNormal()) }
 
     /// A random vector with Gaussian components (not normalised), never all zero.
     mutating func vector(_ dimension: Int) -> [Float] {

@@ -14,6 +14,10 @@
 ///   the file: the damage lies in a group that was complete and acknowledged. That is
 ///   corruption, reported as `corruptStore`.
 /// - Otherwise the file is cut back to the valid prefix, silently.
+///
+/// Zero bytes after the valid prefix, and nothing else to the end of the file, are space the
+/// writer reserved for the records to come (FORMAT.md, "Reserved space"): the clean end of the
+/// journal, neither torn nor cut.
 enum JournalReader {
     struct Scan {
         var header: JournalFormat.Header
@@ -22,7 +26,8 @@ enum JournalReader {
         var offsets: [Int]
         /// Bytes of the valid prefix: header and whole valid records.
         var validLength: Int
-        /// Whether bytes past the valid prefix were found (and will be cut by a writer).
+        /// Whether bytes other than reserved zeros were found past the valid prefix (and will
+        /// be cut by a writer).
         var hasTornTail: Bool
         /// The sequence number the next record must carry.
         var nextSequence: UInt64
@@ -43,11 +48,31 @@ enum JournalReader {
         let (records, offsets, offset) = validRecords(bytes, from: FormatConstants.journalHeaderSize,
                                                       journalNumber: journalNumber, expected: header.firstSequence)
         let expected = header.firstSequence + UInt64(records.count)
-        if offset < bytes.count {
+        let torn = !isReserved(bytes, from: offset)
+        if torn {
             try checkTail(bytes, from: offset, journalNumber: journalNumber, after: expected)
         }
         return Scan(header: header, records: records, offsets: offsets, validLength: offset,
-                    hasTornTail: offset < bytes.count, nextSequence: expected)
+                    hasTornTail: torn, nextSequence: expected)
+    }
+
+    /// Whether every byte from `start` to the end is zero: reserved space, or nothing at all.
+    static func isReserved(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
+        var offset = start
+        // Eight bytes at a time: the reserved space can run to a MiB.
+        while offset < bytes.count && offset % 8 != 0 {
+            if bytes[offset] != 0 { return false }
+            offset += 1
+        }
+        while offset + 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != 0 { return false }
+            offset += 8
+        }
+        while offset < bytes.count {
+            if bytes[offset] != 0 { return false }
+            offset += 1
+        }
+        return true
     }
 
     /// The records from `start` while each is valid and carries the next sequence number

@@ -89,6 +89,10 @@ extension Store {
 
     /// Catches up with changes other processes made, without taking the store lock.
     func sync() throws {
+        // Whether there is anything new (usually not: this process's own commits wake the
+        // directory watch too) is decided before becoming the leader, so that this process's
+        // writers never wait for the answer.
+        guard hasNews() else { return }
         condition.lock()
         while leaderActive { condition.wait() }
         if closed {
@@ -113,15 +117,12 @@ extension Store {
     /// held) cuts a torn journal tail. Called by the owner of `leaderActive`, the commit lock
     /// not held.
     func catchUp(repair: Bool) throws {
-        // Nothing new when the manifest is the same file as last time and the journal has no
-        // bytes past the last record applied: two stat calls, no read.
+        // Asked again as the leader: what looked new may have been this process's own commit.
+        if !repair && !hasNews() { return }
         let stamp = fileStamp(FormatConstants.manifestName)
-        let (knownStamp, journalName, length) = condition.withLock {
-            (manifestStamp, FormatConstants.journalName(manifest.journalNumber), journalLength)
-        }
-        // A writer holding the lock always reads the manifest (a few hundred bytes): inode
-        // numbers are reused and modification times are coarse, so the shortcut is for readers.
-        if !repair, let stamp, stamp == knownStamp, fileStamp(journalName)?.size == length { return }
+        // A writer holding the lock always reads the manifest (a few hundred bytes), unless the
+        // one it holds open is still the store's: inode numbers are reused and modification
+        // times are coarse, so ``hasNews()`` is for readers.
         if repair, let held = heldManifest, fileSystem.linkCount(held.descriptor).map({ $0 > 0 }) == true,
            condition.withLock({ manifest.generation }) == held.generation {
             // The manifest this process read last is still the store's: only the journal can
@@ -140,10 +141,14 @@ extension Store {
                 if let held { fileSystem.close(held) }
                 throw error
             }
-            if let old = heldManifest { fileSystem.close(old.descriptor) }
             // Opened before the read: if another process replaced the file in between, the
-            // held one is already unlinked and the next catch-up reads again.
-            heldManifest = held.map { ($0, onDisk.generation) }
+            // held one is already unlinked and the next catch-up reads again. A reader's
+            // catch-up leaves the writer's one alone (its generation says whether it still
+            // holds).
+            if let held {
+                if let old = heldManifest { fileSystem.close(old.descriptor) }
+                heldManifest = (held, onDisk.generation)
+            }
             do {
                 if onDisk.generation == known {
                     try applyJournalTail(of: onDisk, repair: repair)
@@ -163,6 +168,34 @@ extension Store {
         }
     }
 
+    /// Whether another process may have changed the store since the last catch-up: the
+    /// manifest is another file than last time, or the journal has a record past the last one
+    /// applied. A stat and a read of one record header, no lock.
+    func hasNews() -> Bool {
+        let stamp = fileStamp(FormatConstants.manifestName)
+        let (knownStamp, journalName, length, isClosed) = condition.withLock {
+            (manifestStamp, FormatConstants.journalName(manifest.journalNumber), journalLength, self.closed)
+        }
+        guard !isClosed else { return false }
+        guard let stamp, stamp == knownStamp else { return true }
+        return journalHasBytes(journalName, at: length)
+    }
+
+    /// Whether the journal holds anything but reserved zeros (or its end) at `offset`: the
+    /// start of a record another process wrote. True when it cannot be read (the full
+    /// catch-up then says why).
+    func journalHasBytes(_ name: String, at offset: Int) -> Bool {
+        guard let descriptor = try? fileSystem.open(path + "/" + name, writable: false, create: false, exclusive: false) else {
+            return true
+        }
+        defer { fileSystem.close(descriptor) }
+        var head = [UInt8](repeating: 0, count: FormatConstants.recordHeaderSize)
+        guard let got = try? head.withUnsafeMutableBytes({ try fileSystem.read(descriptor, into: $0, at: offset) }) else {
+            return true
+        }
+        return head.prefix(got).contains { $0 != 0 }
+    }
+
     /// A file's inode, size and modification time: a replaced manifest (renamed over the old
     /// one) has another inode.
     func fileStamp(_ name: String) -> FileStamp? {
@@ -175,6 +208,13 @@ extension Store {
     /// Reads the journal after the last record applied and applies the new records. A record
     /// still being written (or torn) ends the read; with `repair`, a torn tail is cut, unless
     /// acknowledged records follow the damage (`corruptStore`).
+    ///
+    /// It reads a window of the file, grown while a record runs past it, not the whole
+    /// reserved space. A window that ends in zeros after the records is the clean end: a
+    /// writer that died in the middle of a write (the lock held, as `repair` requires) left
+    /// the start of its record at the end of the valid ones, since a write reaches the page
+    /// cache in order; damage anywhere else is what opening the store reads the whole
+    /// journal for.
     private func applyJournalTail(of manifest: Manifest, repair: Bool) throws {
         let name = FormatConstants.journalName(manifest.journalNumber)
         let (start, expected, current, open) = condition.withLock {
@@ -196,19 +236,37 @@ extension Store {
         }
         defer { if owned { fileSystem.close(descriptor) } }
         let size = try fileSystem.size(descriptor)
+        if current == manifest.journalNumber { condition.withLock { journalFileSize = size } }
         guard size >= start else { throw LineupError(.corruptStore, "the journal is shorter than the records already read") }
         guard size > start else { return }
-        var bytes = [UInt8](repeating: 0, count: size - start)
-        let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: start) }
-        bytes.removeLast(bytes.count - got)
-        let (records, relativeOffsets, position) = try bytes.withUnsafeBytes { buffer in
-            let run = JournalReader.validRecords(buffer, from: 0, journalNumber: manifest.journalNumber, expected: expected)
-            if repair && run.end < buffer.count {
+        func read(_ count: Int) throws -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: count)
+            let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: start) }
+            bytes.removeLast(bytes.count - got)
+            return bytes
+        }
+        var bytes = try read(min(size - start, 8 << 10))
+        var run = bytes.withUnsafeBytes {
+            JournalReader.validRecords($0, from: 0, journalNumber: manifest.journalNumber, expected: expected)
+        }
+        while start + bytes.count < size, bytes.withUnsafeBytes({
+            JournalFormat.decodeRecord($0, at: run.end, journalNumber: manifest.journalNumber) == .truncated
+        }) {
+            // A record runs past the window.
+            bytes = try read(min(size - start, bytes.count * 4))
+            run = bytes.withUnsafeBytes {
+                JournalReader.validRecords($0, from: 0, journalNumber: manifest.journalNumber, expected: expected)
+            }
+        }
+        let torn = bytes.withUnsafeBytes { !JournalReader.isReserved($0, from: run.end) }
+        if repair && torn {
+            if start + bytes.count < size { bytes = try read(size - start) }
+            try bytes.withUnsafeBytes { buffer in
                 try JournalReader.checkTail(buffer, from: run.end, journalNumber: manifest.journalNumber,
                                             after: expected + UInt64(run.records.count))
             }
-            return run
         }
+        let (records, relativeOffsets, position) = run
         let offsets = relativeOffsets.map { start + $0 }
         // A reader applies whole commit groups only; a writer holding the lock keeps every
         // valid record, as recovery does, and cuts what follows.
@@ -224,7 +282,7 @@ extension Store {
         }
         let states = condition.withLock { Dictionary(uniqueKeysWithValues: collections.values.map { ($0.id, $0) }) }
         for record in plain { try Store.apply(record, to: states) }
-        if repair && validEnd < size {
+        if repair && torn {
             // A writer died in the middle of a write (its change was never acknowledged).
             guard let journal = condition.withLock({ journalDescriptor }) else {
                 throw LineupError(.readOnly, "the journal is not open for writing")
@@ -233,6 +291,7 @@ extension Store {
             try fileSystem.sync(journal)
         }
         condition.withLock {
+            if repair && torn { journalFileSize = validEnd }
             journalLength = validEnd
             nextSequence = expected + UInt64(applied)
         }

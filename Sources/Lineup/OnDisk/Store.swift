@@ -40,6 +40,12 @@ final class Store: @unchecked Sendable {
 
     static let defaultSealRows = 65_536
     static let defaultJournalLimit = 64 << 20
+    /// The most zero bytes a commit group that passes the end of the journal file writes after
+    /// itself, so that the groups after it overwrite space the file already has: their fsync
+    /// then changes no metadata (FORMAT.md §5, "Reserved space"). A small journal reserves as
+    /// much as it holds, from 16 KiB: the file doubles up to this step, then grows by it.
+    static let journalReservation = 1 << 20
+    static let smallestJournalReservation = 16 << 10
     let sealRows: Int
     let journalLimit: Int
     let compactionPolicy: CompactionPolicy
@@ -71,6 +77,8 @@ final class Store: @unchecked Sendable {
     var journalDescriptor: Int32?
     var manifest: Manifest
     var journalLength = 0
+    /// The journal file's size as last seen: its records, then reserved zeros.
+    var journalFileSize = 0
     var nextSequence: UInt64 = 1
     private var pending: [PendingRecord] = []
     /// Whether a background compaction is queued (``scheduleCompactionIfDue()``).
@@ -332,7 +340,7 @@ final class Store: @unchecked Sendable {
 
         // The journal after the checkpoint.
         let journalName = FormatConstants.journalName(manifest.journalNumber)
-        let (scan, _) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
+        let (scan, fileLength) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
         // A reader applies whole commit groups only: a group still being written (or cut back
         // after a full disk) is left for the next catch-up.
         let appliedRecords = asWriter ? scan.records.count : JournalReader.wholeGroupCount(scan.records)
@@ -368,6 +376,7 @@ final class Store: @unchecked Sendable {
                 self.journalDescriptor = journalDescriptor
             }
             self.journalLength = validLength
+            self.journalFileSize = asWriter && scan.hasTornTail ? scan.validLength : fileLength
             self.nextSequence = scan.header.firstSequence + UInt64(appliedRecords)
             // Loaded collections keep their objects: the new state moves into them.
             var merged: [ExactText: CollectionState] = [:]
@@ -459,6 +468,12 @@ final class Store: @unchecked Sendable {
 
     private func closeFiles() {
         condition.withLock {
+            // The one writer gives the reserved space back (not after a failed write: then the
+            // file stays as the failure left it, for the next open to read).
+            if !isShared, failure == nil, lockDescriptor != nil, let journalDescriptor, journalFileSize > journalLength,
+               (try? fileSystem.truncate(journalDescriptor, to: journalLength)) != nil {
+                journalFileSize = journalLength
+            }
             if let journalDescriptor { fileSystem.close(journalDescriptor) }
             journalDescriptor = nil
             if let heldManifest { fileSystem.close(heldManifest.descriptor) }
@@ -639,12 +654,14 @@ final class Store: @unchecked Sendable {
         } else {
             let descriptor = journalDescriptor!
             let offset = journalLength
+            let fileSize = journalFileSize
             let journalNumber = manifest.journalNumber
             let releaseEarly = isShared && sharedLockDepth == 1
             let largestTail = releaseEarly ? collections.values.reduce(0) { max($0, $1.tail.rowCount) } : 0
             // Encoding and I/O happen without the lock, so callers keep queueing meanwhile.
             condition.unlock()
             var bytes: [UInt8] = []
+            var reserved = 0
             var ioFailure: LineupError?
             var written = false   // past the write: a failure now is the fsync's
             do {
@@ -657,7 +674,19 @@ final class Store: @unchecked Sendable {
                     }
                     bytes += JournalFormat.encodeRecord(record, journalNumber: journalNumber)
                 }
-                try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                reserved = reservation(after: offset + bytes.count, fileSize: fileSize)
+                do {
+                    if reserved > 0 {
+                        try (bytes + repeatElement(0, count: reserved)).withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                    } else {
+                        try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                    }
+                } catch let error as LineupError where reserved > 0 && [ENOSPC, EDQUOT].contains(error.underlyingErrno) {
+                    // No room to reserve: the group alone (what the refused write left past
+                    // it is a prefix of the group and the zeros, which the group overwrites).
+                    reserved = 0
+                    try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                }
                 written = true
                 if releaseEarly && offset + bytes.count < journalLimit && largestTail + batch.count < sealRows {
                     releaseSharedLockEarly()
@@ -678,6 +707,7 @@ final class Store: @unchecked Sendable {
                 // sequence numbers stay contiguous. Any other failure is for good (FORMAT.md §8).
                 if !written, [ENOSPC, EDQUOT].contains(ioFailure.underlyingErrno),
                    (try? fileSystem.truncate(descriptor, to: offset)) != nil {
+                    journalFileSize = offset
                     let dropped = batch + pending
                     pending = []
                     for entry in dropped.reversed() {
@@ -692,11 +722,19 @@ final class Store: @unchecked Sendable {
                 }
             } else {
                 journalLength += bytes.count
+                journalFileSize = max(journalFileSize, journalLength + reserved)
                 for entry in batch { entry.result = .success(entry.apply()) }
                 if checkpointDue() { checkpoint() }
                 scheduleCompactionIfDue()
             }
         }
+    }
+
+    /// How many zero bytes to write after a group ending at `end`: none while the file has
+    /// space past it, none past the journal limit (a checkpoint starts a new journal there).
+    private func reservation(after end: Int, fileSize: Int) -> Int {
+        guard end > fileSize, end < journalLimit else { return 0 }
+        return min(Store.journalReservation, max(Store.smallestJournalReservation, end), journalLimit - end)
     }
 
     private func checkpointDue() -> Bool {
@@ -789,6 +827,7 @@ final class Store: @unchecked Sendable {
         manifest = next
         journalDescriptor = newJournal
         journalLength = FormatConstants.journalHeaderSize
+        journalFileSize = FormatConstants.journalHeaderSize
         if let oldJournal { fileSystem.close(oldJournal) }
         try? fileSystem.unlink(path + "/" + oldName)
         return nil

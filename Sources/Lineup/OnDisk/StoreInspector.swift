@@ -261,7 +261,11 @@ public enum StoreInspector {
             out += "  journal: \(enrolled) enrollments, \(removals) removals after the checkpoint\n"
         }
         out += "journal: \(scan.records.count) records, \(scan.validLength) valid bytes"
-        out += scan.hasTornTail ? ", \(journalLength - scan.validLength) bytes of torn tail\n" : "\n"
+        if scan.hasTornTail {
+            out += ", \(journalLength - scan.validLength) bytes of torn tail\n"
+        } else {
+            out += journalLength > scan.validLength ? ", \(journalLength - scan.validLength) bytes reserved\n" : "\n"
+        }
         return out
     }
 }
