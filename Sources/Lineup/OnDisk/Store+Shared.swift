@@ -235,32 +235,46 @@ extension Store {
             owned = true
         }
         defer { if owned { fileSystem.close(descriptor) } }
-        let size = try fileSystem.size(descriptor)
-        if current == manifest.journalNumber { condition.withLock { journalFileSize = size } }
-        guard size >= start else { throw LineupError(.corruptStore, "the journal is shorter than the records already read") }
-        guard size > start else { return }
+        // No fstat on the way: a file whose times were looked at gets fine-grained ones at its
+        // next write (multigrain timestamps, Linux 6.13), and each such write dirties the
+        // inode, which the writer's fsync then writes too. The window's read says enough: a
+        // short read is the end of the file.
+        let window = 8 << 10
         func read(_ count: Int) throws -> [UInt8] {
             var bytes = [UInt8](repeating: 0, count: count)
             let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: start) }
             bytes.removeLast(bytes.count - got)
             return bytes
         }
-        var bytes = try read(min(size - start, 8 << 10))
+        var asked = window
+        var bytes = try read(asked)
+        if bytes.isEmpty {
+            // Nothing after the records read: the end of the file, unless it shrank.
+            guard try fileSystem.size(descriptor) >= start else {
+                throw LineupError(.corruptStore, "the journal is shorter than the records already read")
+            }
+            if current == manifest.journalNumber { condition.withLock { journalFileSize = start } }
+            return
+        }
         var run = bytes.withUnsafeBytes {
             JournalReader.validRecords($0, from: 0, journalNumber: manifest.journalNumber, expected: expected)
         }
-        while start + bytes.count < size, bytes.withUnsafeBytes({
+        while bytes.count == asked, bytes.withUnsafeBytes({
             JournalFormat.decodeRecord($0, at: run.end, journalNumber: manifest.journalNumber) == .truncated
         }) {
             // A record runs past the window.
-            bytes = try read(min(size - start, bytes.count * 4))
+            asked *= 4
+            bytes = try read(asked)
             run = bytes.withUnsafeBytes {
                 JournalReader.validRecords($0, from: 0, journalNumber: manifest.journalNumber, expected: expected)
             }
         }
+        // The file reaches at least this far (exactly, after a short read).
+        let seen = start + bytes.count
         let torn = bytes.withUnsafeBytes { !JournalReader.isReserved($0, from: run.end) }
         if repair && torn {
-            if start + bytes.count < size { bytes = try read(size - start) }
+            let size = try fileSystem.size(descriptor)
+            if seen < size { bytes = try read(size - start) }
             try bytes.withUnsafeBytes { buffer in
                 try JournalReader.checkTail(buffer, from: run.end, journalNumber: manifest.journalNumber,
                                             after: expected + UInt64(run.records.count))
@@ -291,7 +305,11 @@ extension Store {
             try fileSystem.sync(journal)
         }
         condition.withLock {
-            if repair && torn { journalFileSize = validEnd }
+            if repair && torn {
+                journalFileSize = validEnd
+            } else if current == manifest.journalNumber {
+                journalFileSize = bytes.count < asked ? seen : max(journalFileSize, seen)
+            }
             journalLength = validEnd
             nextSequence = expected + UInt64(applied)
         }
