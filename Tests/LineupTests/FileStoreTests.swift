@@ -150,6 +150,34 @@ extension SDKTests {
             #expect(try Self.observe(sdk, "people", probes: probes) == before)
         }
 
+        /// Reading a store's files leaves their access time alone (O_NOATIME, for the files'
+        /// owner): a read of a file written since it was last read would otherwise dirty its
+        /// inode (relatime), and in shared mode each commit's fsync would write it; and the
+        /// read-only commands leave the evidence's times as they were.
+        @Test func readsLeaveTheAccessTimeAlone() throws {
+            #if os(Linux)
+            let directory = try Self.makeDirectory("atime")
+            defer { Self.cleanUp(directory) }
+            let path = directory + "/file"
+            try Self.write([UInt8](repeating: 7, count: 4096), path)
+            // Accessed in 2000, modified now: `relatime` would update the access time at a read.
+            var times = [timespec(tv_sec: 946_684_800, tv_nsec: 0), timespec(tv_sec: time(nil), tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+            let fileSystem = PosixFileSystem.shared
+            for writable in [false, true] {
+                let descriptor = try fileSystem.open(path, writable: writable, create: false, exclusive: false)
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                #expect(try buffer.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: 0) } == 4096)
+                fileSystem.close(descriptor)
+                var info = stat()
+                #expect(stat(path, &info) == 0)
+                if info.st_uid == geteuid() || geteuid() == 0 {
+                    #expect(info.st_atim.tv_sec == 946_684_800, "writable \(writable): the read left the access time alone")
+                }
+            }
+            #endif
+        }
+
         /// FORMAT.md §5.2 "Reserved space": while a writer has the store open the journal ends
         /// in zeros after its records; a copy taken then (what a crash leaves) opens with every
         /// record, reports nothing, keeps the zeros and writes over them; a clean close gives
