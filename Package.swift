@@ -11,8 +11,9 @@
 //   Lineup         Swift: the SDK façade (API/), the process-wide connection (Connection/),
 //                  the SQL-free storage protocol, its backends and the file-system layer
 //                  (Storage/), the in-memory gallery structures (Engine/), the on-disk format,
-//                  pure encode/decode (Format/), the on-disk engine (OnDisk/), the exact
-//                  matcher (Matcher/)
+//                  pure encode/decode (Format/), input files — .npy, strict JSON, streamed
+//                  reads (Input/), the on-disk engine (OnDisk/), the exact matcher (Matcher/),
+//                  the bottom layer without I/O (Core/)
 //   CLibPQ         system library: libpq (the PostgreSQL backend; trait PostgreSQL only)
 //   LineupPostgreSQLHook  C: a constructor that stores LineupPostgreSQL's registration
 //                  function in Lineup's hook before main (trait PostgreSQL only)

@@ -51,7 +51,9 @@ enum JournalTarget {
             return
         }
         fuzzCheck(scan.validLength <= bytes.count && scan.validLength >= FormatConstants.journalHeaderSize, "valid length out of range")
-        fuzzCheck(scan.hasTornTail == (scan.validLength < bytes.count), "torn tail flag")
+        // Past the valid prefix: reserved space (zeros to the end) or a torn tail (anything else).
+        let reserved = bytes[scan.validLength...].allSatisfy { $0 == 0 }
+        fuzzCheck(scan.hasTornTail == !reserved, "torn tail flag")
         fuzzCheck(scan.records.count == scan.offsets.count, "records and offsets differ")
         var expected = scan.header.firstSequence
         var offset = FormatConstants.journalHeaderSize

@@ -101,9 +101,10 @@ func readFileBytes(_ path: String, what: String) throws -> [UInt8] {
 }
 
 func readMatrix(_ path: String) throws -> NumpyMatrix {
+    let bytes = try readFileBytes(path, what: ".npy")
     do {
-        return try NumpyMatrix(npyBytes: readFileBytes(path, what: ".npy"))
-    } catch let error as NumpyFormatError {
+        return try NumpyMatrix(npyBytes: bytes)
+    } catch {
         throw LineupError(.invalidArgument, "\(path): \(error.message)")
     }
 }

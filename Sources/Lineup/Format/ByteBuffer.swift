@@ -110,6 +110,14 @@ enum Checksum {
         lineup_crc32c(seed, bytes.baseAddress, bytes.count)
     }
 
+    /// Whether the CRC32C of `bytes[0 ..< length - 4]` is the little-endian u32 at
+    /// `length - 4`: how every framed header and the key file end. False when too short.
+    static func trailingCRC32CMatches(_ bytes: UnsafeRawBufferPointer, length: Int) -> Bool {
+        guard length >= 4, bytes.count >= length else { return false }
+        return crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<(length - 4)]))
+            == UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self))
+    }
+
     static func crc32c(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { crc32c($0) }
     }

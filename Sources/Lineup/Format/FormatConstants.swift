@@ -37,7 +37,16 @@ enum FormatConstants {
 
     // FORMAT.md, "Encryption".
     static let keyMagic: [UInt8] = Array("LNUPKEYS".utf8)
+    static let keyFileSize = 116
+    /// Bytes of the key file the wrap of the data key authenticates.
+    static let keyAuthenticatedLength = 52
     static let envelopeMagic: [UInt8] = Array("LNUPENVL".utf8)
+    static let envelopeHeaderSize = 64
+    /// The label of a session key's derivation (HMAC-SHA256 of the label and the salt).
+    static let sessionKeyLabel: [UInt8] = Array("LNUPSESS".utf8)
+    /// The first bytes of an encrypted journal record's additional authenticated data.
+    static let journalRecordAADLabel: [UInt8] = Array("LNUPJREC".utf8)
+    static let journalRecordAADSize = 60
 
     static func hex(_ number: UInt64) -> String {
         let digits = String(number, radix: 16)

@@ -52,8 +52,7 @@ enum JournalFormat {
         do {
             let version = try reader.u16()
             let size = try reader.u16()
-            guard Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))
-                    == UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self)) else {
+            guard Checksum.trailingCRC32CMatches(bytes, length: FormatConstants.journalHeaderSize) else {
                 throw HeaderProblem.damaged
             }
             guard version <= FormatConstants.formatVersion else { throw HeaderProblem.newerVersion }

@@ -15,8 +15,8 @@
 /// The wrap authenticates bytes 0 ..< 52, so the parameters, the store ID and the epoch cannot
 /// be changed without the passphrase.
 package struct KeyFile: Equatable {
-    static let size = 116
-    static let authenticatedLength = 52
+    static let size = FormatConstants.keyFileSize
+    static let authenticatedLength = FormatConstants.keyAuthenticatedLength
     static let pbkdf2SHA256: UInt16 = 1
     /// PBKDF2-HMAC-SHA256 iterations for new keys (OWASP's 2023 figure).
     package static let defaultIterations = 600_000
@@ -59,7 +59,7 @@ package struct KeyFile: Equatable {
     static func decode(_ bytes: [UInt8]) throws -> KeyFile {
         let damaged = LineupError(.corruptStore, "the key file is damaged")
         guard bytes.count == size, Array(bytes[0..<8]) == FormatConstants.keyMagic,
-              Checksum.crc32c(bytes[0..<112]) == bytes.withUnsafeBytes({ UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 112, as: UInt32.self)) })
+              bytes.withUnsafeBytes({ Checksum.trailingCRC32CMatches($0, length: size) })
         else { throw damaged }
         return try bytes.withUnsafeBytes { raw in
             var reader = ByteReader(raw, offset: 8)
@@ -107,7 +107,7 @@ struct EnvelopeHeader: Equatable {
         case segment = 2
     }
 
-    static let size = 64
+    static let size = FormatConstants.envelopeHeaderSize
     static let defaultChunkSize = 1 << 20
     static let overhead = Crypto.nonceBytes + Crypto.tagBytes
 
@@ -166,8 +166,7 @@ struct EnvelopeHeader: Equatable {
     static func decode(_ bytes: UnsafeRawBufferPointer) throws -> EnvelopeHeader {
         let damaged = LineupError(.corruptStore, "an encrypted file's header is damaged")
         guard bytes.count >= size, isEnvelope(bytes),
-              Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))
-                == UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self)) else { throw damaged }
+              Checksum.trailingCRC32CMatches(bytes, length: size) else { throw damaged }
         var reader = ByteReader(bytes, offset: 8)
         do {
             let version = try reader.u16()

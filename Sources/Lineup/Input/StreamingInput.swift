@@ -40,16 +40,17 @@ final class NpyFile {
             let (count, countOverflow) = rows.multipliedReportingOverflow(by: columns)
             let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: elementType.byteWidth)
             guard !countOverflow, !bytesOverflow else {
-                throw NumpyFormatError(message: "the shape's data size (\(rows) x \(columns)) overflows")
+                throw LineupError.invalidNpy("the shape's data size (\(rows) x \(columns)) overflows")
             }
             let available = size - dataOffset
             guard bytes <= available else {
-                throw NumpyFormatError(message: "the data section is truncated: the shape needs \(bytes) bytes but only \(available) follow the header")
+                throw LineupError.invalidNpy("the data section is truncated: the shape needs \(bytes) bytes but only \(available) follow the header")
             }
             guard bytes == available else {
-                throw NumpyFormatError(message: "the file has \(available - bytes) trailing bytes after the \(bytes) bytes of array data")
+                throw LineupError.invalidNpy("the file has \(available - bytes) trailing bytes after the \(bytes) bytes of array data")
             }
-        } catch let error as NumpyFormatError {
+        } catch let error as LineupError where error.code == .invalidArgument {
+            // The format's complaint, said of this file.
             fileSystem.close(descriptor)
             throw LineupError(.invalidArgument, "\(path): \(error.message)")
         } catch {

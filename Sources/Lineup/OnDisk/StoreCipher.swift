@@ -42,7 +42,7 @@ package final class StoreCipher: @unchecked Sendable {
     }
 
     private static func sessionKey(_ dataKey: SecretBytes, salt: [UInt8]) throws -> SecretBytes {
-        try Crypto.hmacSHA256(key: dataKey, message: Array("LNUPSESS".utf8) + salt)
+        try Crypto.hmacSHA256(key: dataKey, message: FormatConstants.sessionKeyLabel + salt)
     }
 
     /// The key of the session that used `salt`.
@@ -204,9 +204,9 @@ package final class StoreCipher: @unchecked Sendable {
 
     /// The additional authenticated data of a journal record's payload (FORMAT.md,
     /// "Encrypted journal records").
-    private func journalAAD(_ record: JournalFormat.Record, journalNumber: UInt64, offset: Int, length: Int) -> [UInt8] {
-        var writer = ByteWriter(capacity: 52)
-        writer.raw(Array("LNUPJREC".utf8))
+    func journalAAD(_ record: JournalFormat.Record, journalNumber: UInt64, offset: Int, length: Int) -> [UInt8] {
+        var writer = ByteWriter(capacity: FormatConstants.journalRecordAADSize)
+        writer.raw(FormatConstants.journalRecordAADLabel)
         writer.recordID(storeID)
         writer.u64(journalNumber)
         writer.u64(UInt64(offset))
@@ -530,25 +530,5 @@ private final class SecureRegion: @unchecked Sendable {
             _ = munlock(pointer, mapped)
             _ = munmap(pointer, mapped)
         }
-    }
-}
-
-extension FileSystem {
-    /// Replaces `directory/name` with `bytes` durably and atomically: a temporary file,
-    /// fsync, rename, fsync of the directory. A crash leaves the old file or the new one.
-    func replaceFile(in directory: String, name: String, temporaryName: String, bytes: [UInt8]) throws {
-        let temporary = directory + "/" + temporaryName
-        try? unlink(temporary)
-        let descriptor = try open(temporary, writable: true, create: true, exclusive: true)
-        do {
-            try bytes.withUnsafeBytes { try write(descriptor, $0, at: 0) }
-            try sync(descriptor)
-            close(descriptor)
-        } catch {
-            close(descriptor)
-            throw error
-        }
-        try rename(temporary, to: directory + "/" + name)
-        try syncDirectory(directory)
     }
 }

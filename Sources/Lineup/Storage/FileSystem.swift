@@ -351,3 +351,23 @@ struct PosixFileSystem: FileSystem {
         if rmdir(path) != 0 && errno != ENOENT { throw failure("cannot remove", path) }
     }
 }
+
+extension FileSystem {
+    /// Replaces `directory/name` with `bytes` durably and atomically: a temporary file,
+    /// fsync, rename, fsync of the directory. A crash leaves the old file or the new one.
+    func replaceFile(in directory: String, name: String, temporaryName: String, bytes: [UInt8]) throws {
+        let temporary = directory + "/" + temporaryName
+        try? unlink(temporary)
+        let descriptor = try open(temporary, writable: true, create: true, exclusive: true)
+        do {
+            try bytes.withUnsafeBytes { try write(descriptor, $0, at: 0) }
+            try sync(descriptor)
+            close(descriptor)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        try rename(temporary, to: directory + "/" + name)
+        try syncDirectory(directory)
+    }
+}

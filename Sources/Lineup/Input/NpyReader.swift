@@ -71,32 +71,29 @@ public struct NumpyMatrix: Sendable, Equatable {
     /// Accepts little-endian float32 (`<f4`, or `=f4` on a little-endian machine) and float64
     /// (`<f8`, `=f8`) data in C order with a one- or two-dimensional shape. A one-dimensional
     /// shape `(D,)` becomes a single row of `D` columns. Anything else, or any inconsistency
-    /// between the header and the data that follows it, throws `NumpyFormatError`.
-    public init(npyBytes bytes: [UInt8]) throws(NumpyFormatError) {
+    /// between the header and the data that follows it, throws `invalidArgument`.
+    public init(npyBytes bytes: [UInt8]) throws(LineupError) {
         let preamble = try NpyPreamble(parsing: bytes)
         let header = try NpyHeader(parsing: bytes[preamble.headerRange])
         let (rows, columns) = try header.matrixDimensions()
 
         let (count, countOverflow) = rows.multipliedReportingOverflow(by: columns)
         guard !countOverflow else {
-            throw NumpyFormatError(message: "the shape's element count (\(rows) x \(columns)) overflows")
+            throw LineupError.invalidNpy("the shape's element count (\(rows) x \(columns)) overflows")
         }
         let elementWidth = header.elementType.byteWidth
         let (byteCount, byteOverflow) = count.multipliedReportingOverflow(by: elementWidth)
         guard !byteOverflow else {
-            throw NumpyFormatError(
-                message: "the shape's data size (\(count) elements of \(elementWidth) bytes) overflows")
+            throw LineupError.invalidNpy("the shape's data size (\(count) elements of \(elementWidth) bytes) overflows")
         }
         // headerRange lies inside the file, so this subtraction cannot go negative.
         let dataStart = preamble.headerRange.upperBound
         let available = bytes.count - dataStart
         guard byteCount <= available else {
-            throw NumpyFormatError(
-                message: "the data section is truncated: the shape needs \(byteCount) bytes but only \(available) follow the header")
+            throw LineupError.invalidNpy("the data section is truncated: the shape needs \(byteCount) bytes but only \(available) follow the header")
         }
         guard byteCount == available else {
-            throw NumpyFormatError(
-                message: "the file has \(available - byteCount) trailing bytes after the \(byteCount) bytes of array data")
+            throw LineupError.invalidNpy("the file has \(available - byteCount) trailing bytes after the \(byteCount) bytes of array data")
         }
 
         self.rows = rows
@@ -136,21 +133,13 @@ public struct NumpyMatrix: Sendable, Equatable {
     }
 }
 
-/// Why a byte sequence is not an acceptable .npy file.
-///
-/// The message names the rule that was broken (and, where useful, the header offset or the
-/// sizes involved) so that an operator can tell a truncated upload from an unsupported dtype,
-/// but it never contains array values, which may be confidential.
-public struct NumpyFormatError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Says what is wrong, never echoes array values.
-    public var message: String
-
-    public init(message: String) {
-        self.message = message
-    }
-
-    public var description: String {
-        "invalid .npy file: \(message)"
+extension LineupError {
+    /// Why a byte sequence is not an acceptable .npy file (`invalidArgument`). The message
+    /// names the rule that was broken (and, where useful, the header offset or the sizes
+    /// involved) so that an operator can tell a truncated upload from an unsupported dtype,
+    /// but it never contains array values, which may be confidential.
+    static func invalidNpy(_ message: String) -> LineupError {
+        LineupError(.invalidArgument, "invalid .npy file: \(message)")
     }
 }
 
@@ -169,13 +158,12 @@ struct NpyPreamble {
     /// Where the header text lies within the file; always within the file's bounds.
     var headerRange: Range<Int>
 
-    init(parsing bytes: [UInt8]) throws(NumpyFormatError) {
+    init(parsing bytes: [UInt8]) throws(LineupError) {
         guard bytes.count >= NpyPreamble.magic.count + 2 else {
-            throw NumpyFormatError(
-                message: "the file is too short (\(bytes.count) bytes) to hold the magic string and version")
+            throw LineupError.invalidNpy("the file is too short (\(bytes.count) bytes) to hold the magic string and version")
         }
         guard bytes[0 ..< NpyPreamble.magic.count].elementsEqual(NpyPreamble.magic) else {
-            throw NumpyFormatError(message: "the file does not start with the \\x93NUMPY magic string")
+            throw LineupError.invalidNpy("the file does not start with the \\x93NUMPY magic string")
         }
         let major = bytes[6]
         let minor = bytes[7]
@@ -186,12 +174,11 @@ struct NpyPreamble {
         case (1, 0): lengthFieldWidth = 2
         case (2, 0), (3, 0): lengthFieldWidth = 4
         default:
-            throw NumpyFormatError(
-                message: "unsupported format version \(major).\(minor); only 1.0, 2.0 and 3.0 are understood")
+            throw LineupError.invalidNpy("unsupported format version \(major).\(minor); only 1.0, 2.0 and 3.0 are understood")
         }
         let headerStart = 8 + lengthFieldWidth
         guard bytes.count >= headerStart else {
-            throw NumpyFormatError(message: "the file ends inside the header length field")
+            throw LineupError.invalidNpy("the file ends inside the header length field")
         }
         var declaredLength: UInt32 = 0
         for position in 0 ..< lengthFieldWidth {
@@ -200,13 +187,11 @@ struct NpyPreamble {
         // Compare before converting to Int: on a 32-bit platform a UInt32 length above
         // Int32.max would trap in the conversion.
         guard declaredLength <= UInt32(NpyPreamble.maximumHeaderLength) else {
-            throw NumpyFormatError(
-                message: "the header length \(declaredLength) exceeds the 1 MiB limit")
+            throw LineupError.invalidNpy("the header length \(declaredLength) exceeds the 1 MiB limit")
         }
         let headerLength = Int(declaredLength)
         guard headerLength <= bytes.count - headerStart else {
-            throw NumpyFormatError(
-                message: "the header length \(headerLength) extends beyond the end of the file (\(bytes.count - headerStart) bytes remain)")
+            throw LineupError.invalidNpy("the header length \(headerLength) extends beyond the end of the file (\(bytes.count - headerStart) bytes remain)")
         }
         headerRange = headerStart ..< headerStart + headerLength
     }
@@ -241,17 +226,16 @@ struct NpyHeader {
     /// machine is little-endian (every current Linux target except s390x).
     static let platformIsLittleEndian = UInt16(1).littleEndian == 1
 
-    init(parsing header: ArraySlice<UInt8>) throws(NumpyFormatError) {
+    init(parsing header: ArraySlice<UInt8>) throws(LineupError) {
         // The format allows UTF-8 in version 3.0 headers, but a header for float data never
         // needs it, and refusing it keeps the tokenizer's notion of a character simple.
         if let index = header.firstIndex(where: { $0 >= 0x80 }) {
-            throw NumpyFormatError(
-                message: "the header contains a non-ASCII byte at offset \(index - header.startIndex)")
+            throw LineupError.invalidNpy("the header contains a non-ASCII byte at offset \(index - header.startIndex)")
         }
         // NumPy always terminates the padded header with a newline; its absence is a sign
         // that the declared header length is wrong.
         guard header.last == UInt8(ascii: "\n") else {
-            throw NumpyFormatError(message: "the header does not end with a newline")
+            throw LineupError.invalidNpy("the header does not end with a newline")
         }
 
         var parser = HeaderParser(tokens: try HeaderTokenizer.tokenize(header))
@@ -271,8 +255,7 @@ struct NpyHeader {
                 guard fortranOrder == nil else { throw NpyHeader.duplicateKey(key) }
                 let value = try NpyHeader.parseBool(&parser, key: key)
                 guard !value else {
-                    throw NumpyFormatError(
-                        message: "fortran_order is True; only C-order (row-major) data is supported")
+                    throw LineupError.invalidNpy("fortran_order is True; only C-order (row-major) data is supported")
                 }
                 fortranOrder = value
             case "shape":
@@ -281,16 +264,14 @@ struct NpyHeader {
             default:
                 // NumPy itself rejects unknown keys; accepting them would let a file carry
                 // metadata we silently ignore.
-                throw NumpyFormatError(
-                    message: "the header has an unexpected key '\(HeaderParser.abbreviate(key))'")
+                throw LineupError.invalidNpy("the header has an unexpected key '\(HeaderParser.abbreviate(key))'")
             }
             if parser.consumeSymbol(",") { continue entries }
             if parser.consumeSymbol("}") { break entries }
             throw parser.unexpected(describing: "',' or '}' after a dictionary value")
         }
         if let extra = parser.peek() {
-            throw NumpyFormatError(
-                message: "unexpected text after the header dictionary at offset \(extra.offset)")
+            throw LineupError.invalidNpy("unexpected text after the header dictionary at offset \(extra.offset)")
         }
 
         guard let elementType else { throw NpyHeader.missingKey("descr") }
@@ -301,7 +282,7 @@ struct NpyHeader {
     }
 
     /// Maps the shape onto matrix dimensions: `(R, C)` as is, `(D,)` as a single row.
-    func matrixDimensions() throws(NumpyFormatError) -> (rows: Int, columns: Int) {
+    func matrixDimensions() throws(LineupError) -> (rows: Int, columns: Int) {
         let rows: Int
         let columns: Int
         switch shape.count {
@@ -312,35 +293,33 @@ struct NpyHeader {
             rows = shape[0]
             columns = shape[1]
         default:
-            throw NumpyFormatError(
-                message: "the shape has \(shape.count) dimensions; only 1-D and 2-D arrays are supported")
+            throw LineupError.invalidNpy("the shape has \(shape.count) dimensions; only 1-D and 2-D arrays are supported")
         }
         // A row with no columns has no meaningful vector; an empty matrix is (0, C).
         guard rows == 0 || columns >= 1 else {
-            throw NumpyFormatError(
-                message: "the shape has \(rows) row(s) but zero columns; a non-empty matrix needs at least one column")
+            throw LineupError.invalidNpy("the shape has \(rows) row(s) but zero columns; a non-empty matrix needs at least one column")
         }
         return (rows, columns)
     }
 
-    private static func duplicateKey(_ key: String) -> NumpyFormatError {
-        NumpyFormatError(message: "the header has a duplicate key '\(key)'")
+    private static func duplicateKey(_ key: String) -> LineupError {
+        LineupError.invalidNpy("the header has a duplicate key '\(key)'")
     }
 
-    private static func missingKey(_ key: String) -> NumpyFormatError {
-        NumpyFormatError(message: "the header is missing the required key '\(key)'")
+    private static func missingKey(_ key: String) -> LineupError {
+        LineupError.invalidNpy("the header is missing the required key '\(key)'")
     }
 
     /// Parses the value of `descr`, which must be a string naming a supported dtype.
-    private static func parseDescr(_ parser: inout HeaderParser) throws(NumpyFormatError) -> NpyElementType {
+    private static func parseDescr(_ parser: inout HeaderParser) throws(LineupError) -> NpyElementType {
         guard let token = parser.next() else {
-            throw NumpyFormatError(message: "the header ends where the value of 'descr' should be")
+            throw LineupError.invalidNpy("the header ends where the value of 'descr' should be")
         }
         guard case .string(let descr) = token.kind else {
             if token.kind == .symbol(UInt8(ascii: "[")) {
-                throw NumpyFormatError(message: "structured dtypes (a list as descr) are not supported")
+                throw LineupError.invalidNpy("structured dtypes (a list as descr) are not supported")
             }
-            throw NumpyFormatError(message: "the value of 'descr' at offset \(token.offset) is not a string")
+            throw LineupError.invalidNpy("the value of 'descr' at offset \(token.offset) is not a string")
         }
         switch descr {
         case "<f4": return .float32
@@ -348,21 +327,19 @@ struct NpyHeader {
         case "=f4" where platformIsLittleEndian: return .float32
         case "=f8" where platformIsLittleEndian: return .float64
         case ">f4", ">f8":
-            throw NumpyFormatError(
-                message: "big-endian dtype '\(descr)' is not supported; only little-endian '<f4' and '<f8' are accepted")
+            throw LineupError.invalidNpy("big-endian dtype '\(descr)' is not supported; only little-endian '<f4' and '<f8' are accepted")
         default:
-            throw NumpyFormatError(
-                message: "unsupported dtype '\(HeaderParser.abbreviate(descr))'; only little-endian '<f4' and '<f8' are accepted")
+            throw LineupError.invalidNpy("unsupported dtype '\(HeaderParser.abbreviate(descr))'; only little-endian '<f4' and '<f8' are accepted")
         }
     }
 
     /// Parses a Python boolean literal.
-    private static func parseBool(_ parser: inout HeaderParser, key: String) throws(NumpyFormatError) -> Bool {
+    private static func parseBool(_ parser: inout HeaderParser, key: String) throws(LineupError) -> Bool {
         switch parser.next()?.kind {
         case .word("True"): return true
         case .word("False"): return false
         default:
-            throw NumpyFormatError(message: "the value of '\(key)' is not True or False")
+            throw LineupError.invalidNpy("the value of '\(key)' is not True or False")
         }
     }
 
@@ -370,17 +347,16 @@ struct NpyHeader {
     ///
     /// `(D)` is rejected because in Python it is a parenthesized integer, not a tuple, and
     /// NumPy refuses it too.
-    private static func parseShape(_ parser: inout HeaderParser) throws(NumpyFormatError) -> [Int] {
+    private static func parseShape(_ parser: inout HeaderParser) throws(LineupError) -> [Int] {
         guard parser.consumeSymbol("(") else {
-            throw NumpyFormatError(message: "the value of 'shape' is not a tuple")
+            throw LineupError.invalidNpy("the value of 'shape' is not a tuple")
         }
         var dimensions: [Int] = []
         if parser.consumeSymbol(")") { return dimensions }
         var sawComma = false
         while true {
             guard dimensions.count < maximumRank else {
-                throw NumpyFormatError(
-                    message: "the shape has more than \(maximumRank) dimensions")
+                throw LineupError.invalidNpy("the shape has more than \(maximumRank) dimensions")
             }
             dimensions.append(try parseDimension(&parser, position: dimensions.count))
             if parser.consumeSymbol(",") {
@@ -392,43 +368,39 @@ struct NpyHeader {
             throw parser.unexpected(describing: "',' or ')' in the shape")
         }
         guard sawComma else {
-            throw NumpyFormatError(
-                message: "the value of 'shape' is a parenthesized integer, not a tuple (a 1-D shape is written (D,))")
+            throw LineupError.invalidNpy("the value of 'shape' is a parenthesized integer, not a tuple (a 1-D shape is written (D,))")
         }
         return dimensions
     }
 
     /// Parses one dimension: a plain decimal integer without sign, leading zeros or
     /// underscores, exactly as NumPy writes it.
-    private static func parseDimension(_ parser: inout HeaderParser, position: Int) throws(NumpyFormatError) -> Int {
+    private static func parseDimension(_ parser: inout HeaderParser, position: Int) throws(LineupError) -> Int {
         guard let token = parser.next() else {
-            throw NumpyFormatError(message: "the header ends inside the shape")
+            throw LineupError.invalidNpy("the header ends inside the shape")
         }
         let text: String
         switch token.kind {
         case .symbol(UInt8(ascii: "-")):
-            throw NumpyFormatError(message: "shape dimension \(position) is negative")
+            throw LineupError.invalidNpy("shape dimension \(position) is negative")
         case .number(let digits):
             text = digits
         default:
-            throw NumpyFormatError(
-                message: "shape dimension \(position) at offset \(token.offset) is not an integer")
+            throw LineupError.invalidNpy("shape dimension \(position) at offset \(token.offset) is not an integer")
         }
         let isDecimalDigit = { (byte: UInt8) in byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
         guard text.utf8.allSatisfy(isDecimalDigit) else {
-            throw NumpyFormatError(
-                message: "shape dimension \(position) at offset \(token.offset) is not a non-negative integer")
+            throw LineupError.invalidNpy("shape dimension \(position) at offset \(token.offset) is not a non-negative integer")
         }
         guard text == "0" || !text.hasPrefix("0") else {
-            throw NumpyFormatError(
-                message: "shape dimension \(position) has a leading zero, which is not a valid Python integer")
+            throw LineupError.invalidNpy("shape dimension \(position) has a leading zero, which is not a valid Python integer")
         }
         var value = 0
         for byte in text.utf8 {
             let (shifted, shiftOverflow) = value.multipliedReportingOverflow(by: 10)
             let (sum, sumOverflow) = shifted.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
             guard !shiftOverflow && !sumOverflow else {
-                throw NumpyFormatError(message: "shape dimension \(position) is too large")
+                throw LineupError.invalidNpy("shape dimension \(position) is too large")
             }
             value = sum
         }
@@ -459,7 +431,7 @@ struct HeaderToken {
 
 /// Splits the header into tokens covering the subset of Python literal syntax NumPy uses.
 enum HeaderTokenizer {
-    static func tokenize(_ header: ArraySlice<UInt8>) throws(NumpyFormatError) -> [HeaderToken] {
+    static func tokenize(_ header: ArraySlice<UInt8>) throws(LineupError) -> [HeaderToken] {
         var tokens: [HeaderToken] = []
         var index = header.startIndex
         while index < header.endIndex {
@@ -478,15 +450,13 @@ enum HeaderTokenizer {
                 while true {
                     guard end < header.endIndex,
                           header[end] != UInt8(ascii: "\n"), header[end] != UInt8(ascii: "\r") else {
-                        throw NumpyFormatError(
-                            message: "unterminated string starting at header offset \(offset)")
+                        throw LineupError.invalidNpy("unterminated string starting at header offset \(offset)")
                     }
                     if header[end] == byte { break }
                     // NumPy never writes escapes in the keys or dtypes we accept, so there is
                     // no reason to implement Python's escape rules.
                     guard header[end] != UInt8(ascii: "\\") else {
-                        throw NumpyFormatError(
-                            message: "escape sequences in header strings are not supported (offset \(end - header.startIndex))")
+                        throw LineupError.invalidNpy("escape sequences in header strings are not supported (offset \(end - header.startIndex))")
                     }
                     end += 1
                 }
@@ -508,8 +478,7 @@ enum HeaderTokenizer {
                 let shown = byte > 0x20 && byte < 0x7F
                     ? "'\(Character(Unicode.Scalar(byte)))'"
                     : "byte 0x\(String(byte, radix: 16))"
-                throw NumpyFormatError(
-                    message: "unexpected character \(shown) at header offset \(offset)")
+                throw LineupError.invalidNpy("unexpected character \(shown) at header offset \(offset)")
             }
         }
         return tokens
@@ -553,13 +522,13 @@ struct HeaderParser {
         return true
     }
 
-    mutating func expectSymbol(_ symbol: Unicode.Scalar, describing context: String) throws(NumpyFormatError) {
+    mutating func expectSymbol(_ symbol: Unicode.Scalar, describing context: String) throws(LineupError) {
         guard consumeSymbol(symbol) else {
             throw unexpected(describing: "'\(symbol)' \(context)")
         }
     }
 
-    mutating func expectString(describing context: String) throws(NumpyFormatError) -> String {
+    mutating func expectString(describing context: String) throws(LineupError) -> String {
         guard case .string(let text)? = peek()?.kind else {
             throw unexpected(describing: "a quoted string as \(context)")
         }
@@ -568,12 +537,11 @@ struct HeaderParser {
     }
 
     /// An error for the current token (or the end of the header) not being what was expected.
-    func unexpected(describing expectation: String) -> NumpyFormatError {
+    func unexpected(describing expectation: String) -> LineupError {
         guard let token = peek() else {
-            return NumpyFormatError(message: "the header ends where \(expectation) was expected")
+            return LineupError.invalidNpy("the header ends where \(expectation) was expected")
         }
-        return NumpyFormatError(
-            message: "expected \(expectation) at header offset \(token.offset)")
+        return LineupError.invalidNpy("expected \(expectation) at header offset \(token.offset)")
     }
 
     /// Shortens header text quoted in an error so that a hostile header cannot produce a
