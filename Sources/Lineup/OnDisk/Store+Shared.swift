@@ -239,14 +239,13 @@ extension Store {
         // next write (multigrain timestamps, Linux 6.13), and each such write dirties the
         // inode, which the writer's fsync then writes too. The window's read says enough: a
         // short read is the end of the file.
-        let window = 8 << 10
         func read(_ count: Int) throws -> [UInt8] {
             var bytes = [UInt8](repeating: 0, count: count)
             let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(descriptor, into: $0, at: start) }
             bytes.removeLast(bytes.count - got)
             return bytes
         }
-        var asked = window
+        var asked = 8 << 10   // grown while a record runs past it
         var bytes = try read(asked)
         if bytes.isEmpty {
             // Nothing after the records read: the end of the file, unless it shrank.

@@ -674,18 +674,17 @@ final class Store: @unchecked Sendable {
                     }
                     bytes += JournalFormat.encodeRecord(record, journalNumber: journalNumber)
                 }
+                func write(_ bytes: [UInt8]) throws {
+                    try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                }
                 reserved = reservation(after: offset + bytes.count, fileSize: fileSize)
                 do {
-                    if reserved > 0 {
-                        try (bytes + repeatElement(0, count: reserved)).withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
-                    } else {
-                        try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
-                    }
+                    try write(reserved > 0 ? bytes + repeatElement(0, count: reserved) : bytes)
                 } catch let error as LineupError where reserved > 0 && [ENOSPC, EDQUOT].contains(error.underlyingErrno) {
                     // No room to reserve: the group alone (what the refused write left past
                     // it is a prefix of the group and the zeros, which the group overwrites).
                     reserved = 0
-                    try bytes.withUnsafeBytes { try fileSystem.write(descriptor, $0, at: offset) }
+                    try write(bytes)
                 }
                 written = true
                 if releaseEarly && offset + bytes.count < journalLimit && largestTail + batch.count < sealRows {
