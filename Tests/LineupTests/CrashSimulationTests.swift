@@ -216,6 +216,37 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count <= descriptorsBefore + 4)
     }
 
+    /// A checkpoint that finds no room for its segment takes back only its own files: the
+    /// journal it was sealing stays, so reopening, or a power loss, loses nothing acknowledged.
+    @Test func aCheckpointWithNoRoomKeepsTheJournal() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/store"
+        let fileSystem = FaultInjectingFileSystem()
+        var acknowledged: [RecordID] = []
+        do {
+            let store = try Store(path: path, fileSystem: fileSystem, sealRows: 3)
+            defer { store.close() }
+            try store.createCollection("c", settings: Self.settings)
+            let collection = FileCollection(store: store, state: try store.collection("c"))
+            for index in 0..<2 {
+                let id = RecordID.generate()
+                try collection.enroll([Self.enrollment(id, index)])
+                acknowledged.append(id)
+            }
+            // The third enrollment's group is written (write 1); the checkpoint it makes due
+            // finds no room for its segment (write 2).
+            fileSystem.fail(.write, at: 2, errno: ENOSPC)
+            let id = RecordID.generate()
+            try collection.enroll([Self.enrollment(id, 2)])
+            acknowledged.append(id)
+            #expect(fileSystem.count(.write) >= 2, "the checkpoint ran")
+        }
+        #expect(try Self.liveIDs(path) == Set(acknowledged.map(\.string)))
+        try fileSystem.simulatePowerLoss(path, unsynced: .dropped)
+        #expect(try Self.liveIDs(path) == Set(acknowledged.map(\.string)))
+        #expect(StoreInspector.verify(path: path).isIntact)
+    }
+
     /// No room for reserved space (FORMAT.md §5.2): the group is written alone, acknowledged
     /// and durable; reserving is tried again by the next group that passes the end.
     @Test func noRoomToReserveWritesTheGroupAlone() throws {

@@ -194,7 +194,7 @@ extension SDKTests {
             let records = EncryptionTests.journalRecords(journal, number: 1)
             #expect(records.count == 30)
             let end = records.last!.end
-            #expect(journal.count >= Store.smallestJournalReservation, "space reserved")
+            #expect(journal.count >= JournalWriter.smallestReservation, "space reserved")
             #expect(journal.count > end && journal[end...].allSatisfy { $0 == 0 }, "zeros after the records")
 
             // What a crash would leave: the files as they are now.

@@ -53,10 +53,10 @@ import Testing
     }
 
     static func enrollment(_ identity: String, dimension: Int, compression: VectorCompression,
-                           rng: inout SeededGenerator) -> JournalFormat.Enrollment {
+                           rng: inout SeededGenerator) -> PreparedEnrollment {
         let unit = VectorEncoder.normalized(rng.vector(dimension))
-        return .init(id: .generate(), identity: identity, dimension: dimension,
-                     vector: VectorEncoder.encode(unit: unit, as: compression))
+        return .init(id: .generate(), identity: identity,
+                     vector: VectorEncoder.encode(unit: unit, as: compression), dimension: dimension)
     }
 
     /// A record whose payload is `payloadLength` bytes of a pattern (not a valid enroll
@@ -160,8 +160,8 @@ import Testing
     @Test func workedExample() throws {
         let id = RecordID(high: 0x0189_0A5D_AC96_774B, low: 0xBCCE_B302_099A_8057)
         let unit: [Float] = [0.5, 0.5, 0.5, 0.5]
-        let payload = JournalFormat.encodeEnrollments([.init(id: id, identity: "ana", dimension: 4,
-                                                             vector: VectorEncoder.encode(unit: unit, as: .none))])
+        let payload = JournalFormat.encodeEnrollments([.init(id: id, identity: "ana",
+                                                             vector: VectorEncoder.encode(unit: unit, as: .none), dimension: 4)])
         #expect(payload.count == 0x4F - 0x20, "count, UUID, \"ana\", dimension, scale, four f32")
         let bytes = JournalFormat.encodeRecord(.init(sequence: 7, collectionID: 1, type: .enroll, isCommit: true, payload: payload),
                                                journalNumber: 2)
@@ -189,7 +189,8 @@ import Testing
         #expect(next == 0x50)
         #expect(record == .init(sequence: 7, collectionID: 1, type: .enroll, isCommit: true, payload: payload))
         let entries = try JournalFormat.decodeEnrollments(record.payload, compression: .none)
-        #expect(entries == [.init(id: id, identity: "ana", dimension: 4, vector: .init(bytes: bytes[0x3F..<0x4F].map { $0 }, scale: 1))])
+        #expect(entries == [PreparedEnrollment(id: id, identity: "ana", vector: EncodedVector(bytes: bytes[0x3F..<0x4F].map { $0 }, scale: 1),
+                                          dimension: 4)])
     }
 
     @Test(arguments: VectorCompression.allCases)

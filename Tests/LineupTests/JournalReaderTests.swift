@@ -44,8 +44,9 @@ import Testing
                     type = .enroll
                     let dimension = 3 + (group + index) % 4
                     payload = JournalFormat.encodeEnrollments((0...(index % 2)).map { entry in
-                        .init(id: .generate(), identity: "person \(group)-\(index)-\(entry) ✓", dimension: dimension,
-                              vector: VectorEncoder.encode(unit: VectorEncoder.normalized(rng.vector(dimension)), as: .none))
+                        .init(id: .generate(), identity: "person \(group)-\(index)-\(entry) ✓",
+                              vector: VectorEncoder.encode(unit: VectorEncoder.normalized(rng.vector(dimension)), as: .none),
+                              dimension: dimension)
                     })
                 }
                 let record = JournalFormat.Record(sequence: sequence, collectionID: UInt32(1 + group % 2), type: type,

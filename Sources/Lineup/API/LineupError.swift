@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The codes a ``LineupError`` carries: the seed SDK's database and 1:N codes, then the
 /// engine's own. Match on them in `catch`.
 public enum ErrorCode: Sendable, Equatable, Hashable, CaseIterable {
@@ -71,21 +79,59 @@ public enum ErrorCode: Sendable, Equatable, Hashable, CaseIterable {
 /// The one error type every throwing Lineup call throws.
 ///
 /// The message explains what went wrong in words a user can act on. It never contains key
-/// material, passphrases or vector values. `underlying` carries the system error number where
-/// the cause is an operating-system call.
+/// material, passphrases or vector values. `underlyingErrno` carries the system error number
+/// where the cause is an operating-system call; `cause` the error this one was raised for,
+/// when it wraps one ("the change was not made durable", caused by a refused write).
 public struct LineupError: Error, Sendable, CustomStringConvertible, Equatable {
     /// What went wrong, to match on in `catch`.
     public var code: ErrorCode
-    /// A human-readable explanation; never contains key material or vector values.
-    public var message: String
+    /// What this error says itself, without its cause's words.
+    public var summary: String
     /// The `errno` of the failed system call, when there is one.
     public var underlyingErrno: Int32?
+    private var causeBox: CauseBox?
 
     public init(_ code: ErrorCode, _ message: String, errno: Int32? = nil) {
         self.code = code
-        self.message = message
+        self.summary = message
         self.underlyingErrno = errno
     }
 
+    /// An error raised for `cause`: its message follows this one's, and its `errno` is kept
+    /// unless `errno` is given.
+    public init(_ code: ErrorCode, _ summary: String, cause: LineupError, errno: Int32? = nil) {
+        self.init(code, summary, errno: errno ?? cause.underlyingErrno)
+        self.causeBox = CauseBox(cause)
+    }
+
+    /// The error this one was raised for.
+    public var cause: LineupError? { causeBox?.error }
+
+    /// A human-readable explanation, the cause's included; never contains key material or
+    /// vector values. Setting it replaces the whole explanation (and forgets the cause).
+    public var message: String {
+        get {
+            guard let cause else { return summary }
+            return summary + ": " + cause.message
+        }
+        set {
+            summary = newValue
+            causeBox = nil
+        }
+    }
+
     public var description: String { "\(code.name): \(message)" }
+
+    /// Whether a full disk or an exhausted quota refused the operation: nothing was lost, and
+    /// the operation can succeed once there is space (FORMAT.md §8).
+    var isNoSpace: Bool {
+        guard let underlyingErrno else { return false }
+        return underlyingErrno == ENOSPC || underlyingErrno == EDQUOT
+    }
+
+    private final class CauseBox: Sendable, Equatable {
+        let error: LineupError
+        init(_ error: LineupError) { self.error = error }
+        static func == (left: CauseBox, right: CauseBox) -> Bool { left.error == right.error }
+    }
 }

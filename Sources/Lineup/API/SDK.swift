@@ -70,7 +70,7 @@ public final class SDK: Sendable {
             fileOptions.checkInterval = try FileBackend.notificationCheckInterval(options)
         }
         if let current = ProcessConnection.connection?.backend as? FileBackend,
-           current.canonicalPath == FileBackend.canonical(connectionString) {
+           current.canonicalPath == PosixFileSystem.shared.canonicalPath(connectionString) {
             if current.options == fileOptions { return current }
             if current.options.passphrase != fileOptions.passphrase {
                 _ = try StoreCipher.open(connectionString, fileSystem: PosixFileSystem.shared,

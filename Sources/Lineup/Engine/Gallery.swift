@@ -14,22 +14,6 @@ package struct CollectionSettings: Sendable, Equatable {
     package var modelOptionsJSON: String { "{\"vector_compression\":\"\(compression.rawValue)\"}" }
 }
 
-/// An enrollment that has passed validation and encoding, with its new UUID.
-package struct PreparedEnrollment: Sendable {
-    package let id: RecordID
-    package let identity: String
-    package let vector: EncodedVector
-    /// The dimension of the vector (elements, not bytes).
-    package let dimension: Int
-
-    package init(id: RecordID, identity: String, vector: EncodedVector, dimension: Int) {
-        self.id = id
-        self.identity = identity
-        self.vector = vector
-        self.dimension = dimension
-    }
-}
-
 extension PreparedEnrollment {
     /// A validated Faceprint, normalised and encoded for a collection stored as `compression`,
     /// with a new UUID.
@@ -83,40 +67,49 @@ package final class Gallery: Sendable {
     }
 
     /// Appends every enrollment of `batch`, or none: the dimension of each must match the
-    /// collection's (the first enrollment ever fixes it).
+    /// collection's (the first enrollment ever fixes it), and every UUID must be new.
     ///
-    /// - Throws: `enrollmentError` on a dimension mismatch, `noCollectionFound` once dropped.
+    /// - Throws: `enrollmentError` on a dimension mismatch or a UUID already here,
+    ///   `noCollectionFound` once dropped.
     package func append(_ batch: [PreparedEnrollment]) throws {
-        guard let first = batch.first else { return }
         try state.withLock { state in
             guard !state.isDropped else {
                 throw LineupError(.noCollectionFound, "the collection was deleted")
             }
-            let dimension = state.dimension == 0 ? first.dimension : state.dimension
-            for entry in batch where entry.dimension != dimension {
-                throw LineupError(.enrollmentError,
-                                  "the Faceprint has \(entry.dimension) dimensions; the collection holds \(dimension)-dimensional vectors")
+            try Enrollments.checkDimensions(batch, fixed: state.dimension)
+            try Enrollments.checkNewIDs(batch) { state.rowsByID[$0] != nil }
+            Gallery.insert(batch, into: &state, encoding: settings.compression)
+        }
+    }
+
+    /// Appends `batch`, which the caller has checked (``Enrollments``) against this gallery and
+    /// everything in flight: a durable record being applied, which must not fail. A dropped
+    /// gallery takes nothing.
+    package func appendChecked(_ batch: [PreparedEnrollment]) {
+        state.withLock { state in
+            guard !state.isDropped else { return }
+            precondition((try? Enrollments.checkDimensions(batch, fixed: state.dimension)) != nil,
+                         "an enrollment of another dimension reached the gallery")
+            Gallery.insert(batch, into: &state, encoding: settings.compression)
+        }
+    }
+
+    private static func insert(_ batch: [PreparedEnrollment], into state: inout State, encoding: VectorCompression) {
+        guard let first = batch.first else { return }
+        if state.dimension == 0 { state.dimension = first.dimension }
+        for entry in batch {
+            if state.chunks.last.map({ $0.isFull }) ?? true {
+                let rows = state.chunks.last.map { min($0.capacity * 2, Gallery.maximumChunkRows) }
+                    ?? Gallery.firstChunkRows
+                state.chunks.append(GalleryChunk(capacity: rows, dimension: state.dimension, encoding: encoding))
+                state.removed.append(nil)
             }
-            var batchIDs = Set<RecordID>()
-            for entry in batch where state.rowsByID[entry.id] != nil || !batchIDs.insert(entry.id).inserted {
-                throw LineupError(.enrollmentError, "UUID collision; enroll again")
-            }
-            state.dimension = dimension
-            for entry in batch {
-                if state.chunks.last.map({ $0.isFull }) ?? true {
-                    let rows = state.chunks.last.map { min($0.capacity * 2, Gallery.maximumChunkRows) }
-                        ?? Gallery.firstChunkRows
-                    state.chunks.append(GalleryChunk(capacity: rows, dimension: dimension,
-                                                     encoding: settings.compression))
-                    state.removed.append(nil)
-                }
-                let chunkIndex = state.chunks.count - 1
-                let chunk = state.chunks[chunkIndex]
-                let reference = RowReference(chunk: Int32(chunkIndex), row: Int32(chunk.written))
-                chunk.append(id: entry.id, identity: entry.identity, vector: entry.vector)
-                state.rowsByID[entry.id] = reference
-                state.rowsByIdentity[ExactText(entry.identity), default: []].append(reference)
-            }
+            let chunkIndex = state.chunks.count - 1
+            let chunk = state.chunks[chunkIndex]
+            let reference = RowReference(chunk: Int32(chunkIndex), row: Int32(chunk.written))
+            precondition(state.rowsByID.updateValue(reference, forKey: entry.id) == nil, "a UUID reached the gallery twice")
+            chunk.append(id: entry.id, identity: entry.identity, vector: entry.vector)
+            state.rowsByIdentity[ExactText(entry.identity), default: []].append(reference)
         }
     }
 

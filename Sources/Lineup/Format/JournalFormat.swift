@@ -123,17 +123,30 @@ enum JournalFormat {
 
     // MARK: Payloads
 
-    /// An enrollment as the journal carries it.
-    struct Enrollment: Equatable {
-        var id: RecordID
-        var identity: String
-        var dimension: Int
-        var vector: EncodedVector
+    /// What one record changes: the one reading of a record's payload that recovery, the
+    /// catch-up, `verify` and `dump` share.
+    enum Change {
+        case enroll([PreparedEnrollment])
+        case remove([RecordID])
+    }
+
+    /// Decodes `record`'s payload (in plaintext) for a collection stored as `compression`.
+    ///
+    /// - Throws: `corruptStore` when it is malformed.
+    static func decodeChange(_ record: Record, compression: VectorCompression) throws(LineupError) -> Change {
+        do {
+            switch record.type {
+            case .enroll: return .enroll(try decodeEnrollments(record.payload, compression: compression))
+            case .remove: return .remove(try decodeRemovals(record.payload))
+            }
+        } catch {
+            throw LineupError(.corruptStore, "journal record \(record.sequence) is malformed")
+        }
     }
 
     /// Enroll payload: u32 count, then per entry: 16-byte UUID, u16 identity length, identity
     /// UTF-8, u16 dimension, f32 scale, dimension × bytes-a-dimension vector bytes.
-    static func encodeEnrollments(_ entries: [Enrollment]) -> [UInt8] {
+    static func encodeEnrollments(_ entries: [PreparedEnrollment]) -> [UInt8] {
         var writer = ByteWriter()
         writer.u32(UInt32(entries.count))
         for entry in entries {
@@ -148,12 +161,12 @@ enum JournalFormat {
 
     struct MalformedPayload: Error {}
 
-    static func decodeEnrollments(_ payload: [UInt8], compression: VectorCompression) throws(MalformedPayload) -> [Enrollment] {
+    static func decodeEnrollments(_ payload: [UInt8], compression: VectorCompression) throws(MalformedPayload) -> [PreparedEnrollment] {
         do {
             return try payload.withUnsafeBytes { bytes in
                 var reader = ByteReader(bytes)
                 let count = Int(try reader.u32())
-                var entries: [Enrollment] = []
+                var entries: [PreparedEnrollment] = []
                 entries.reserveCapacity(min(count, 4096))
                 for _ in 0..<count {
                     let id = try reader.recordID()
@@ -163,8 +176,8 @@ enum JournalFormat {
                     guard dimension > 0, dimension <= Validation.maximumDimension, !identity.isEmpty,
                           identity.utf8.count <= Validation.maximumIdentityBytes, scale.isFinite else { throw MalformedPayload() }
                     let vector = try reader.bytes(dimension * compression.bytesPerDimension)
-                    entries.append(Enrollment(id: id, identity: identity, dimension: dimension,
-                                              vector: EncodedVector(bytes: vector, scale: scale)))
+                    entries.append(PreparedEnrollment(id: id, identity: identity, vector: EncodedVector(bytes: vector, scale: scale),
+                                                      dimension: dimension))
                 }
                 guard reader.remaining == 0 else { throw MalformedPayload() }
                 return entries

@@ -21,8 +21,9 @@ final class CollectionState: Sendable {
     private let inner: Mutex<Inner>
 
     /// Guarded by the store's commit lock: the dimension fixed by the first accepted enrollment
-    /// (possibly not yet applied) and the UUIDs with a removal in flight.
+    /// (possibly not yet applied), and the UUIDs with an enrollment or a removal in flight.
     nonisolated(unsafe) var reservedDimension: Int
+    nonisolated(unsafe) var pendingEnrollments: Set<RecordID> = []
     nonisolated(unsafe) var pendingRemovals: Set<RecordID> = []
 
     init(id: UInt32, name: String, settings: CollectionSettings, dimension: Int,
@@ -75,9 +76,33 @@ final class CollectionState: Sendable {
 
     // MARK: Applying records (commit leader or replay only)
 
-    func applyEnroll(_ batch: [PreparedEnrollment]) throws {
-        try inner.withLock { inner in
-            try inner.tail.append(batch)
+    /// Checks everything that could keep `batch` from being applied, before its record is
+    /// written: the dimension (as fixed by changes in flight too) and its UUIDs — new to the
+    /// batch, to the changes in flight and to the tail, and with `wholeCollection` to the
+    /// segments too (a new enrollment; a record replayed from the journal was checked so when
+    /// it was written). Returns the dimension the collection holds once it is in. The commit
+    /// lock held, or recovery.
+    @discardableResult
+    func checkEnrollment(_ batch: [PreparedEnrollment], wholeCollection: Bool) throws(LineupError) -> Int {
+        let dimension = try Enrollments.checkDimensions(batch, fixed: reservedDimension)
+        let pending = pendingEnrollments
+        try inner.withLock { inner throws(LineupError) in
+            try Enrollments.checkNewIDs(batch) { id in
+                if pending.contains(id) || inner.tail.contains(id: id) { return true }
+                guard wholeCollection else { return false }
+                return inner.segments.indices.contains { index in
+                    inner.segments[index].row(of: id).map { !(inner.removed[index]?.isRemoved($0) ?? false) } ?? false
+                }
+            }
+        }
+        return dimension
+    }
+
+    /// Applies a durable enrollment, checked by ``checkEnrollment(_:wholeCollection:)``: it
+    /// cannot fail.
+    func applyEnroll(_ batch: [PreparedEnrollment]) {
+        inner.withLock { inner in
+            inner.tail.appendChecked(batch)
             inner.dimension = inner.tail.dimension
         }
     }

@@ -46,50 +46,41 @@ final class FileBackend: StorageBackend {
                               passphrase: options.passphrase, kdfIterations: options.kdfIterations,
                               compaction: options.compaction, shared: options.shared)
         } catch let error as LineupError where error.code == .ioError {
-            throw LineupError(.databaseConnectionError, "cannot open the store at \(path): \(error.message)", errno: error.underlyingErrno)
+            throw LineupError(.databaseConnectionError, "cannot open the store at \(path)", cause: error)
         }
-        canonicalPath = FileBackend.canonical(path)
-        if options.shared { startWatching(path: path, interval: options.checkInterval) }
+        canonicalPath = fileSystem.canonicalPath(path)
+        if options.shared { startWatching(path: path, interval: options.checkInterval, fileSystem: fileSystem) }
     }
 
     /// Checks for other processes' changes every `interval` seconds, and as soon as the store's
     /// directory changes where inotify is available.
-    private func startWatching(path: String, interval: Double) {
+    private func startWatching(path: String, interval: Double, fileSystem: any FileSystem) {
         let timer = DispatchSource.makeTimerSource(queue: syncQueue)
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(max(1, Int(interval * 50))))
         timer.setEventHandler { [weak self] in self?.syncNow() }
         timer.resume()
         watchers.append(timer)
-        #if os(Linux)
         // LINEUP_SHARED_WATCH=interval leaves the interval alone (to measure it).
-        let descriptor = ProcessInfo.processInfo.environment["LINEUP_SHARED_WATCH"] == "interval"
-            ? -1 : StandardDescriptors.aboveStandardDescriptors(inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)))
-        if descriptor >= 0 {
-            let mask = UInt32(IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
-            if inotify_add_watch(descriptor, path, mask) >= 0 {
-                let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: syncQueue)
-                nonisolated(unsafe) let watch = source
-                source.setEventHandler { [weak self] in
-                    var buffer = [UInt8](repeating: 0, count: 4096)
-                    while buffer.withUnsafeMutableBytes({ read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
-                    // This process's own writes raise events too, one a commit. The source rests
-                    // until the catch-up 2 ms later has run, so that however fast anyone writes it
-                    // wakes at most once a catch-up (events meanwhile wait in the kernel).
-                    watch.suspend()
-                    guard let self else { return watch.resume() }
-                    self.syncQueue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in
-                        try? self?.store.sync()
-                        watch.resume()
-                    }
-                }
-                source.setCancelHandler { _ = Glibc.close(descriptor) }
-                source.resume()
-                watchers.append(source)
-            } else {
-                _ = Glibc.close(descriptor)
+        guard ProcessInfo.processInfo.environment["LINEUP_SHARED_WATCH"] != "interval",
+              let descriptor = fileSystem.watchDirectory(path) else { return }
+        let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: syncQueue)
+        nonisolated(unsafe) let watch = source
+        let fileSystem = fileSystem
+        source.setEventHandler { [weak self] in
+            fileSystem.drainWatch(descriptor)
+            // This process's own writes raise events too, one a commit. The source rests until
+            // the catch-up 2 ms later has run, so that however fast anyone writes it wakes at
+            // most once a catch-up (events meanwhile wait in the kernel).
+            watch.suspend()
+            guard let self else { return watch.resume() }
+            self.syncQueue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in
+                try? self?.store.sync()
+                watch.resume()
             }
         }
-        #endif
+        source.setCancelHandler { fileSystem.close(descriptor) }
+        source.resume()
+        watchers.append(source)
     }
 
     /// One catch-up now (the timer).
@@ -119,10 +110,6 @@ final class FileBackend: StorageBackend {
             return value
         }
         return 30
-    }
-
-    static func canonical(_ path: String) -> String {
-        URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
     }
 
     var isEncrypted: Bool { store.isEncrypted }
@@ -208,19 +195,18 @@ final class FileCollection: CollectionStore {
         }
         let state = self.state
         // The payload depends on nothing the commit lock guards: build it before taking it.
-        let payload = JournalFormat.encodeEnrollments(batch.map {
-            .init(id: $0.id, identity: $0.identity, dimension: $0.dimension, vector: $0.vector)
-        })
+        let payload = JournalFormat.encodeEnrollments(batch)
+        let ids = batch.map(\.id)
         _ = try store.commit(collection: state, type: .enroll) {
-            let dimension = state.reservedDimension == 0 ? first.dimension : state.reservedDimension
-            for entry in batch where entry.dimension != dimension {
-                throw LineupError(.enrollmentError,
-                                  "the Faceprint has \(entry.dimension) dimensions; the collection holds \(dimension)-dimensional vectors")
-            }
-            state.reservedDimension = dimension
+            // Everything that could fail is checked here, before the record is written.
+            state.reservedDimension = try state.checkEnrollment(batch, wholeCollection: true)
+            state.pendingEnrollments.formUnion(ids)
             return (payload, {
-                (try? state.applyEnroll(batch)) == nil ? 0 : batch.count
+                state.applyEnroll(batch)
+                state.pendingEnrollments.subtract(ids)
+                return batch.count
             }, {
+                state.pendingEnrollments.subtract(ids)
                 if state.dimension == 0 { state.reservedDimension = 0 }
             })
         }

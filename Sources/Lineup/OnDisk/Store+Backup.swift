@@ -81,8 +81,9 @@ extension Store {
             try exclusively {
                 manifestBytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.manifestName)
                 if isEncrypted { keyBytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.keyName) }
+                let manifest = locked.manifest
                 generation = manifest.generation
-                journalLength = self.journalLength
+                journalLength = locked.journalLength
                 let journalName = FormatConstants.journalName(manifest.journalNumber)
                 pinned.append(PinnedFile(name: journalName,
                                          descriptor: try fileSystem.open(path + "/" + journalName, writable: false, create: false, exclusive: false),

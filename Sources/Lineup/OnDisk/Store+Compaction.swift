@@ -86,17 +86,13 @@ extension Store {
             if isShared { try holdSharedLock() }
             defer { if isShared { dropSharedLock() } }
             try exclusively {
-                if let name, collections[ExactText(name)] == nil { throw LineupError.noCollection(name) }
-                leaderActive = true
-                let problem = checkpoint()
-                leaderActive = false
-                condition.broadcast()
-                if let problem { throw problem }
+                if let name, locked.collections[ExactText(name)] == nil { throw LineupError.noCollection(name) }
+                try checkpointAsLeader()
             }
             var report = CompactionReport()
             // Only what exists now: files this compaction writes are not compacted again, so
             // removals made meanwhile cannot keep it going.
-            let firstNew = condition.withLock { manifest.nextSegmentNumber }
+            let firstNew = commitLock.withLock { locked.manifest.nextSegmentNumber }
             while let group = try nextGroup(collection: name, policy: nil, before: firstNew) {
                 try rewrite(group, into: &report)
             }
@@ -112,20 +108,20 @@ extension Store {
             try? rewrite(group, into: &report)
         }
         // The next piece, if any: decided under the commit lock, like every caller's.
-        condition.withLock { scheduleCompactionIfDue() }
+        commitLock.withLock { scheduleCompactionIfDue() }
     }
 
     /// Starts one background piece when the policy finds work and none is running. Called by
     /// the commit leader after removals and checkpoints (the lock held).
     func scheduleCompactionIfDue() {
-        guard compactionPolicy.automatic, lockDescriptor != nil, failure == nil, !closed, !compactionScheduled,
-              collections.values.contains(where: { !Store.groups(of: $0, policy: compactionPolicy, before: nil).isEmpty }) else { return }
-        compactionScheduled = true
+        guard compactionPolicy.automatic, locked.lockDescriptor != nil, locked.failure == nil, !locked.closed,
+              !locked.compactionScheduled, locked.collections.values.contains(where: { !Store.groups(of: $0, policy: compactionPolicy, before: nil).isEmpty }) else { return }
+        locked.compactionScheduled = true
         compactionsRunning.enter()
         DispatchQueue.global(qos: .utility).async { [self] in
             defer { compactionsRunning.leave() }
-            condition.withLock { compactionScheduled = false }
-            guard !condition.withLock({ closed }) else { return }
+            commitLock.withLock { locked.compactionScheduled = false }
+            guard !commitLock.withLock({ locked.closed }) else { return }
             compactInBackground()
         }
     }
@@ -173,12 +169,13 @@ extension Store {
     /// The next group to rewrite, its segment number reserved; nil when there is none.
     private func nextGroup(collection name: String?, policy: CompactionPolicy?, before: UInt64?) throws -> Group? {
         try exclusively {
-            let states = name.map { collections[ExactText($0)].map { [$0] } ?? [] } ?? collections.values.sorted { $0.id < $1.id }
+            let states = name.map { locked.collections[ExactText($0)].map { [$0] } ?? [] }
+                ?? locked.collections.values.sorted { $0.id < $1.id }
             for state in states {
                 guard let indices = Store.groups(of: state, policy: policy, before: before).first else { continue }
                 let (segments, removed) = state.sealed()
-                let number = manifest.nextSegmentNumber
-                manifest.nextSegmentNumber += 1   // reserved: published by whichever manifest comes next
+                let number = locked.manifest.nextSegmentNumber
+                locked.manifest.nextSegmentNumber += 1   // reserved: published by whichever manifest comes next
                 return Group(state: state, segments: indices.map { segments[$0] }, removed: indices.map { removed[$0] },
                              number: number)
             }
@@ -217,14 +214,14 @@ extension Store {
                                              scale: segment.scale(at: entry.row))
                 }
             } catch let error as LineupError {
-                try? fileSystem.unlink(path + "/" + FormatConstants.segmentName(group.number))
+                // Nothing was published: the store's own failure rule (Store+Publishing.swift).
+                _ = commitLock.withLock { unpublished(error, while: "compaction", segments: [group.number]) }
                 throw error
             }
         }
-        let newPath = path + "/" + FormatConstants.segmentName(group.number)
         try exclusively {
-            guard !state.isDropped, let position = manifest.collections.firstIndex(where: { $0.id == state.id }) else {
-                try? fileSystem.unlink(newPath)
+            guard !state.isDropped, let position = locked.manifest.collections.firstIndex(where: { $0.id == state.id }) else {
+                directory.removeSegments([group.number])
                 return
             }
             // Removals applied since the rewrite began: carry them over to the new rows.
@@ -240,11 +237,11 @@ extension Store {
             if let written, !carried.isEmpty {
                 bitmap = DeletionBitmap(rows: written.rowCount).removing(carried, capacity: written.rowCount)
             }
-            var next = manifest
+            var next = locked.manifest
             var entries = next.collections[position].segments
             let oldNumbers = Set(group.segments.map { $0.header.segmentNumber })
             guard let first = entries.firstIndex(where: { oldNumbers.contains($0.number) }) else {
-                try? fileSystem.unlink(newPath)
+                directory.removeSegments([group.number])
                 return
             }
             entries.removeAll { oldNumbers.contains($0.number) }
@@ -262,7 +259,7 @@ extension Store {
             assert(replaced, "the group's segments stay in place while the commit lock is held")
             for segment in group.segments {
                 segment.removeFileWhenReleased(fileSystem: fileSystem,
-                                               path: path + "/" + FormatConstants.segmentName(segment.header.segmentNumber))
+                                               path: directory.file(FormatConstants.segmentName(segment.header.segmentNumber)))
             }
             report.segmentsRewritten += group.segments.count
             report.segmentsWritten += written == nil ? 0 : 1

@@ -115,7 +115,7 @@ public enum StoreInspector {
             return report
         }
         do {
-            manifest = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
+            manifest = try StoreDirectory(path: path, fileSystem: fileSystem).readManifest(cipher: cipher)
         } catch let error as LineupError {
             report.problems.append("\(FormatConstants.manifestName): \(error.message)")
             return report
@@ -162,22 +162,21 @@ public enum StoreInspector {
         }
         let journalName = FormatConstants.journalName(manifest.journalNumber)
         do {
-            let (scan, fileLength) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
+            let (scan, fileLength) = try StoreDirectory(path: path, fileSystem: fileSystem).readJournal(of: manifest, cipher: cipher)
             for record in scan.records {
                 guard let collection = collectionsByID[record.collectionID] else { continue }
-                switch record.type {
-                case .enroll:
-                    guard let entries = try? JournalFormat.decodeEnrollments(record.payload, compression: collection.settings.compression) else {
-                        report.problems.append("\(journalName): record \(record.sequence) is malformed")
-                        continue
-                    }
+                let change: JournalFormat.Change
+                do {
+                    change = try JournalFormat.decodeChange(record, compression: collection.settings.compression)
+                } catch {
+                    report.problems.append("\(journalName): record \(record.sequence) is malformed")
+                    continue
+                }
+                switch change {
+                case .enroll(let entries):
                     for entry in entries where !seen.insert(entry.id).inserted { duplicates += 1 }
                     for entry in entries { live[collection.id]![entry.id] = ExactText(entry.identity) }
-                case .remove:
-                    guard let ids = try? JournalFormat.decodeRemovals(record.payload) else {
-                        report.problems.append("\(journalName): record \(record.sequence) is malformed")
-                        continue
-                    }
+                case .remove(let ids):
                     for id in ids {
                         seen.remove(id)
                         live[collection.id]![id] = nil
@@ -220,14 +219,20 @@ public enum StoreInspector {
     public static func dump(path: String, records: Bool, passphrase: String? = nil) throws -> String {
         let fileSystem = PosixFileSystem.shared
         let cipher = try StoreCipher.open(path, fileSystem: fileSystem, passphrase: passphrase, writer: false)
-        let manifest = try Store.readManifest(in: path, fileSystem: fileSystem, cipher: cipher)
+        let manifest = try StoreDirectory(path: path, fileSystem: fileSystem).readManifest(cipher: cipher)
         var out = "store \(manifest.storeID.string)\(cipher == nil ? "" : " (encrypted)")\n"
         out += "manifest generation \(manifest.generation), journal \(FormatConstants.journalName(manifest.journalNumber)), checkpoint sequence \(manifest.checkpointSequence)\n"
-        let (scan, journalLength) = try Store.readJournal(in: path, fileSystem: fileSystem, manifest: manifest, cipher: cipher)
-        var removedInJournal = Set<RecordID>()
-        for record in scan.records where record.type == .remove {
-            for id in (try? JournalFormat.decodeRemovals(record.payload)) ?? [] { removedInJournal.insert(id) }
+        let (scan, journalLength) = try StoreDirectory(path: path, fileSystem: fileSystem).readJournal(of: manifest, cipher: cipher)
+        // Every record's change, read once (a malformed one counts as nothing, as `verify`
+        // reports it).
+        let collectionsByID = Dictionary(uniqueKeysWithValues: manifest.collections.map { ($0.id, $0) })
+        let changes = scan.records.map { record in
+            collectionsByID[record.collectionID].flatMap {
+                try? JournalFormat.decodeChange(record, compression: $0.settings.compression)
+            }
         }
+        var removedInJournal = Set<RecordID>()
+        for case .remove(let ids)? in changes { removedInJournal.formUnion(ids) }
         for collection in manifest.collections {
             out += "collection \(JSONText.quoted(collection.name)) id \(collection.id) model \(JSONText.quoted(collection.settings.modelName)) compression \(collection.settings.compression.rawValue) dimension \(collection.dimension)\n"
             for entry in collection.segments {
@@ -244,18 +249,19 @@ public enum StoreInspector {
                 }
             }
             var enrolled = 0, removals = 0
-            for record in scan.records where record.collectionID == collection.id {
-                switch record.type {
-                case .enroll:
-                    let entries = (try? JournalFormat.decodeEnrollments(record.payload, compression: collection.settings.compression)) ?? []
+            for (record, change) in zip(scan.records, changes) where record.collectionID == collection.id {
+                switch change {
+                case nil:
+                    continue
+                case .enroll(let entries):
                     enrolled += entries.count
                     if records {
                         for entry in entries {
                             out += "    \(entry.id.string) \(JSONText.quoted(entry.identity)) journal record \(record.sequence) \(removedInJournal.contains(entry.id) ? "removed" : "live")\n"
                         }
                     }
-                case .remove:
-                    removals += ((try? JournalFormat.decodeRemovals(record.payload)) ?? []).count
+                case .remove(let ids):
+                    removals += ids.count
                 }
             }
             out += "  journal: \(enrolled) enrollments, \(removals) removals after the checkpoint\n"

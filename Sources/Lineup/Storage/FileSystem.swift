@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// Every system call the on-disk engine makes goes through this one thin layer, so that tests
 /// can swap it for one that injects faults (short writes, ENOSPC, EIO on write or on fsync) or
@@ -51,9 +52,29 @@ protocol FileSystem: Sendable {
     /// How many names the open file has: 0 once it was unlinked or renamed over. Nil when it
     /// cannot be told.
     func linkCount(_ descriptor: Int32) -> Int?
+    /// The inode, size and modification time of `path` (not following a symbolic link); nil
+    /// when it is missing.
+    func stamp(_ path: String) -> FileStamp?
+    /// A descriptor that becomes readable when the directory `path` changes (an entry created
+    /// or renamed into it, a file in it written or closed after writing): inotify on Linux.
+    /// Nil where the platform has no such watch or it cannot be set up; the caller then polls.
+    /// Read its events away with ``drainWatch(_:)`` and close it with ``close(_:)``.
+    func watchDirectory(_ path: String) -> Int32?
+    /// Reads away every event waiting on a descriptor from ``watchDirectory(_:)``.
+    func drainWatch(_ descriptor: Int32)
+    /// `path` absolute, with symbolic links, `.` and `..` resolved, to recognise one store
+    /// reached by two paths; `path` standardised when it cannot be resolved.
+    func canonicalPath(_ path: String) -> String
 }
 
 extension FileSystem {
+    // Wrappers over the real file system (the tests' fault injectors) reach these directly.
+
+    func stamp(_ path: String) -> FileStamp? { PosixFileSystem.shared.stamp(path) }
+    func watchDirectory(_ path: String) -> Int32? { PosixFileSystem.shared.watchDirectory(path) }
+    func drainWatch(_ descriptor: Int32) { PosixFileSystem.shared.drainWatch(descriptor) }
+    func canonicalPath(_ path: String) -> String { PosixFileSystem.shared.canonicalPath(path) }
+
     /// File systems that do not link say so, and callers copy instead.
     func link(_ from: String, to: String) throws {
         throw LineupError(.ioError, "cannot link \(from): not supported here", errno: EXDEV)
@@ -316,6 +337,45 @@ struct PosixFileSystem: FileSystem {
         case S_IFLNK: return .symbolicLink
         default: return .other
         }
+    }
+
+    func stamp(_ path: String) -> FileStamp? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        #if canImport(Darwin)
+        let modified = Int(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int(info.st_mtimespec.tv_nsec)
+        #else
+        let modified = Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)
+        #endif
+        return FileStamp(inode: UInt64(info.st_ino), size: Int(info.st_size), modified: modified)
+    }
+
+    func watchDirectory(_ path: String) -> Int32? {
+        #if os(Linux)
+        let descriptor = StandardDescriptors.aboveStandardDescriptors(inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)))
+        guard descriptor >= 0 else { return nil }
+        let mask = UInt32(IN_MODIFY | IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+        guard inotify_add_watch(descriptor, path, mask) >= 0 else {
+            _ = Glibc.close(descriptor)
+            return nil
+        }
+        return descriptor
+        #else
+        return nil
+        #endif
+    }
+
+    func drainWatch(_ descriptor: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while buffer.withUnsafeMutableBytes({ Glibc.read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
+    }
+
+    func canonicalPath(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     func map(_ descriptor: Int32, length: Int) throws -> MappedRegion {
