@@ -239,12 +239,12 @@ extension SDKTests {
 
         @Test func theIntervalComesFromTheOptionsOrTheEnvironment() throws {
             var options = ConfigurationOptions()
-            #expect(try FileBackend.notificationCheckInterval(options) == (ProcessInfo.processInfo.environment["DB_NOTIFICATION_CHECK_FREQUENCY"].flatMap(Double.init) ?? 30))
+            #expect(try options.resolvedNotificationCheckInterval() == (ProcessInfo.processInfo.environment["DB_NOTIFICATION_CHECK_FREQUENCY"].flatMap(Double.init) ?? 30))
             options.notificationCheckInterval = 0.25
-            #expect(try FileBackend.notificationCheckInterval(options) == 0.25)
+            #expect(try options.resolvedNotificationCheckInterval() == 0.25)
             for bad in [0, -1, Double.nan, .infinity] {
                 options.notificationCheckInterval = bad
-                expectError(.invalidArgument, "\(bad)") { try FileBackend.notificationCheckInterval(options) }
+                expectError(.invalidArgument, "\(bad)") { try options.resolvedNotificationCheckInterval() }
             }
         }
     }

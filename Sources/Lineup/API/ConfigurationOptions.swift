@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a process's collections live, following the seed SDK's three database options.
 public enum DatabaseManagementSystem: Sendable, Equatable, Hashable {
     /// Memory only. `createDatabaseConnection` is a harmless no-op: the process's one in-memory
@@ -14,25 +16,6 @@ public enum DatabaseManagementSystem: Sendable, Equatable, Hashable {
     /// product `Lineup`, with no other import or call); without it, connecting throws
     /// `featureNotSupported`.
     case postgresql
-}
-
-/// How a collection stores its vectors. Vectors are always L2-normalised first.
-public enum VectorCompression: String, Sendable, Equatable, Hashable, CaseIterable {
-    /// 32-bit floats: 4 bytes a dimension, exact.
-    case none
-    /// IEEE 754 half-precision floats: 2 bytes a dimension.
-    case fp16
-    /// Signed 8-bit integers with one scale per vector: 1 byte a dimension (plus 4 a vector).
-    case int8
-
-    /// Stored bytes per dimension.
-    public var bytesPerDimension: Int {
-        switch self {
-        case .none: 4
-        case .fp16: 2
-        case .int8: 1
-        }
-    }
 }
 
 /// The settings of an ``SDK`` instance. A value type: copy it, change it, pass it to `SDK.init`.
@@ -58,4 +41,42 @@ public struct ConfigurationOptions: Sendable, Equatable {
     public var automaticCompaction: Bool = true
 
     public init() {}
+}
+
+/// How far an acknowledged change survives (FORMAT.md, "Durability").
+public enum Durability: Sendable, Equatable {
+    /// Every commit group is fsynced before any of its calls returns: an acknowledged change
+    /// survives a process crash and a power loss. The default.
+    case full
+    /// Commit groups are written to the journal but not fsynced: an acknowledged change
+    /// survives a crash of the process (the kernel holds the written pages), not a power loss
+    /// or a kernel crash, which may lose the most recent changes (never corrupt older ones).
+    case processCrash
+}
+
+extension ConfigurationOptions {
+    /// The intervals accepted: a millisecond (shorter would spin) to a year (longer would
+    /// overflow the timer's nanoseconds).
+    package static let notificationCheckIntervals: ClosedRange<Double> = 0.001...31_536_000
+
+    /// Seconds between change checks for the backends that follow other processes
+    /// (`.shared`, `.postgresql`): `notificationCheckInterval`, else the environment variable
+    /// `DB_NOTIFICATION_CHECK_FREQUENCY` (seconds, fractions allowed), else 30.
+    ///
+    /// - Throws: `invalidArgument` for a value outside ``notificationCheckIntervals``.
+    package func resolvedNotificationCheckInterval() throws -> Double {
+        if let value = notificationCheckInterval {
+            guard ConfigurationOptions.notificationCheckIntervals.contains(value) else {
+                throw LineupError(.invalidArgument, "notificationCheckInterval must be 0.001…31,536,000 seconds")
+            }
+            return value
+        }
+        if let text = ProcessInfo.processInfo.environment["DB_NOTIFICATION_CHECK_FREQUENCY"] {
+            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), ConfigurationOptions.notificationCheckIntervals.contains(value) else {
+                throw LineupError(.invalidArgument, "DB_NOTIFICATION_CHECK_FREQUENCY must be 0.001…31,536,000 seconds, not \(text.prefix(64))")
+            }
+            return value
+        }
+        return 30
+    }
 }

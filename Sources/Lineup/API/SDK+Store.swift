@@ -111,14 +111,7 @@ extension SDK {
     @discardableResult
     public func compact(collectionName: String? = nil) throws -> CompactionReport {
         if let collectionName { try Validation.collectionName(collectionName) }
-        let backend = try connection().backend
-        guard let file = backend as? FileBackend else {
-            if let collectionName, !(try backend.collectionNames().contains(collectionName)) {
-                throw LineupError.noCollection(collectionName)
-            }
-            return CompactionReport()
-        }
-        return try file.store.compact(collection: collectionName)
+        return try connection().backend.compact(collection: collectionName)
     }
 
     /// Live and removed Faceprints of a collection and the bytes they take (in memory: the
@@ -127,17 +120,8 @@ extension SDK {
     /// - Throws: `noCollectionFound`.
     public func getCollectionSpace(_ collectionName: String) throws -> CollectionSpace {
         try Validation.collectionName(collectionName)
-        let backend = try connection().backend
-        guard let file = backend as? FileBackend else {
-            // A loaded collection answers from memory (PostgreSQL: what this process has
-            // received so far); any other from the backend.
-            let metadata = try connection().loadedStore(collectionName)?.metadata() ?? backend.metadata(of: collectionName)
-            return CollectionSpace(liveFaceprints: metadata.numFaceprints,
-                                   liveBytes: metadata.numFaceprints * (metadata.featureVectorSizeBytes + 48))
-        }
-        // Shared mode keeps itself up to date in the background; .file readers look now.
-        if !file.options.shared { try file.store.refresh() }
-        return try file.store.collection(collectionName).space()
+        let connection = try connection()
+        return try connection.backend.space(of: collectionName, loaded: connection.loadedStore(collectionName))
     }
 
     /// Changes the passphrase of the connected encrypted store to `newEncryptionKey`: only the
@@ -148,10 +132,7 @@ extension SDK {
     /// - Throws: `invalidArgument` for an empty key, or a store that is not encrypted or not
     ///   on disk; `readOnly` or `storeLocked` when this process may not write the store.
     public func rekey(newEncryptionKey: String) throws {
-        guard let backend = try connection().backend as? FileBackend else {
-            throw LineupError(.invalidArgument, "only an on-disk store has an encryption key")
-        }
-        try backend.rekey(newPassphrase: newEncryptionKey)
+        try connection().backend.rekey(newPassphrase: newEncryptionKey)
     }
 
     /// Seals everything the journal holds into segment files now (a checkpoint), so that the
@@ -159,7 +140,6 @@ extension SDK {
     ///
     /// - Throws: `readOnly` or `storeLocked` when this process may not write the store.
     public func checkpoint() throws {
-        guard let backend = try connection().backend as? FileBackend else { return }
-        try backend.store.checkpointNow()
+        try connection().backend.checkpoint()
     }
 }

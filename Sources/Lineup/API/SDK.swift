@@ -67,18 +67,11 @@ public final class SDK: Sendable {
         if options.dbms == .shared {
             fileOptions.shared = true
             fileOptions.compaction = .manual
-            fileOptions.checkInterval = try FileBackend.notificationCheckInterval(options)
+            fileOptions.checkInterval = try options.resolvedNotificationCheckInterval()
         }
-        if let current = ProcessConnection.connection?.backend as? FileBackend,
-           current.canonicalPath == PosixFileSystem.shared.canonicalPath(connectionString) {
-            if current.options == fileOptions { return current }
-            if current.options.passphrase != fileOptions.passphrase {
-                _ = try StoreCipher.open(connectionString, fileSystem: PosixFileSystem.shared,
-                                         passphrase: fileOptions.passphrase, writer: false)
-            }
-            ProcessConnection.disconnect()
-        }
-        return try FileBackend(path: connectionString, options: fileOptions)
+        return try FileBackend.connect(path: connectionString, options: fileOptions,
+                                       current: ProcessConnection.connection?.backend,
+                                       disconnect: { ProcessConnection.disconnect() })
     }
 
     // MARK: Collections

@@ -1,19 +1,5 @@
 import Synchronization
 
-/// What a collection records when it is created: the model it accepts and how it stores vectors.
-package struct CollectionSettings: Sendable, Equatable {
-    package var modelName: String
-    package var compression: VectorCompression
-
-    package init(modelName: String, compression: VectorCompression) {
-        self.modelName = modelName
-        self.compression = compression
-    }
-
-    /// `CollectionMetadata.modelOptions`: the settings as a small JSON object.
-    package var modelOptionsJSON: String { "{\"vector_compression\":\"\(compression.rawValue)\"}" }
-}
-
 extension PreparedEnrollment {
     /// A validated Faceprint, normalised and encoded for a collection stored as `compression`,
     /// with a new UUID.

@@ -98,13 +98,3 @@ enum VectorEncoder {
     }
 }
 
-/// A vector in stored form: `bytes` (dimension × bytes-per-dimension) and, for int8, its scale.
-package struct EncodedVector: Sendable, Equatable {
-    package var bytes: [UInt8]
-    package var scale: Float
-
-    package init(bytes: [UInt8], scale: Float) {
-        self.bytes = bytes
-        self.scale = scale
-    }
-}

@@ -127,6 +127,44 @@ enum Checksum {
     }
 }
 
+/// The frame every header of the store shares (FORMAT.md §2, §3): an 8-byte magic, a u16
+/// format version, and, in the last 4 bytes of the header, the CRC32C of the bytes before
+/// them. The journal header, the manifest, segment headers, the key file and the envelope
+/// header are read through it; each decoder then reads its own fields.
+enum FramedHeader {
+    enum Problem: Error {
+        /// Too short, another magic, a checksum that does not hold, or version 0.
+        case damaged
+        /// Written by a newer version of the format than this one reads.
+        case newerVersion(UInt16)
+    }
+
+    /// Checks the frame of `bytes[0 ..< length]` and returns its version and a reader over the
+    /// bytes before the checksum, positioned after the version.
+    static func open(_ bytes: UnsafeRawBufferPointer, magic: [UInt8], length: Int) throws(Problem) -> (version: UInt16, reader: ByteReader) {
+        guard length >= magic.count + 6, bytes.count >= length, bytes.prefix(magic.count).elementsEqual(magic),
+              Checksum.trailingCRC32CMatches(bytes, length: length) else { throw .damaged }
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<(length - 4)]), offset: magic.count)
+        guard let version = try? reader.u16(), version >= 1 else { throw .damaged }
+        guard version <= FormatConstants.formatVersion else { throw .newerVersion(version) }
+        return (version, reader)
+    }
+
+    /// ``open(_:magic:length:)`` for decoders that throw `LineupError`: `corruptStore` as
+    /// `damaged`, `unsupportedFormatVersion` saying that `what` was written by a newer version.
+    static func open(_ bytes: UnsafeRawBufferPointer, magic: [UInt8], length: Int, damaged: LineupError,
+                     newer: (UInt16) -> String) throws(LineupError) -> (version: UInt16, reader: ByteReader) {
+        do {
+            return try open(bytes, magic: magic, length: length)
+        } catch {
+            switch error {
+            case .damaged: throw damaged
+            case .newerVersion(let version): throw LineupError(.unsupportedFormatVersion, newer(version))
+            }
+        }
+    }
+}
+
 /// FNV-1a, 64 bits, over an identity's UTF-8: the key of a segment's identity index. Only a
 /// bucket: every hit is confirmed against the stored identity.
 func identityHash(_ identity: String) -> UInt64 {

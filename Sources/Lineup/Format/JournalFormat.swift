@@ -46,24 +46,22 @@ enum JournalFormat {
     enum HeaderProblem: Error { case damaged, newerVersion }
 
     static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(HeaderProblem) -> Header {
-        guard bytes.count >= FormatConstants.journalHeaderSize,
-              Array(bytes[0..<8]) == FormatConstants.journalMagic else { throw .damaged }
-        var reader = ByteReader(bytes, offset: 8)
+        var reader: ByteReader
         do {
-            let version = try reader.u16()
-            let size = try reader.u16()
-            guard Checksum.trailingCRC32CMatches(bytes, length: FormatConstants.journalHeaderSize) else {
-                throw HeaderProblem.damaged
+            (_, reader) = try FramedHeader.open(bytes, magic: FormatConstants.journalMagic, length: FormatConstants.journalHeaderSize)
+        } catch {
+            switch error {
+            case .damaged: throw .damaged
+            case .newerVersion: throw .newerVersion
             }
-            guard version <= FormatConstants.formatVersion else { throw HeaderProblem.newerVersion }
-            guard version >= 1, Int(size) == FormatConstants.journalHeaderSize, try reader.u32() == 0,
+        }
+        do {
+            guard Int(try reader.u16()) == FormatConstants.journalHeaderSize, try reader.u32() == 0,
                   bytes[48..<60].allSatisfy({ $0 == 0 }) else {
                 throw HeaderProblem.damaged
             }
             return Header(storeID: try reader.recordID(), journalNumber: try reader.u64(),
                           firstSequence: try reader.u64())
-        } catch let problem as HeaderProblem {
-            throw problem
         } catch {
             throw .damaged
         }

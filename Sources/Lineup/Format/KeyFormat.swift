@@ -58,19 +58,15 @@ package struct KeyFile: Equatable {
     /// - Throws: `corruptStore` for damage; `unsupportedFormatVersion` for a newer format.
     static func decode(_ bytes: [UInt8]) throws -> KeyFile {
         let damaged = LineupError(.corruptStore, "the key file is damaged")
-        guard bytes.count == size, Array(bytes[0..<8]) == FormatConstants.keyMagic,
-              bytes.withUnsafeBytes({ Checksum.trailingCRC32CMatches($0, length: size) })
-        else { throw damaged }
+        guard bytes.count == size else { throw damaged }
         return try bytes.withUnsafeBytes { raw in
-            var reader = ByteReader(raw, offset: 8)
+            var (version, reader) = try FramedHeader.open(raw, magic: FormatConstants.keyMagic, length: size, damaged: damaged) { _ in
+                "the key file was written by a newer version of Lineup"
+            }
             do {
-                let version = try reader.u16()
-                guard version <= FormatConstants.formatVersion else {
-                    throw LineupError(.unsupportedFormatVersion, "the key file was written by a newer version of Lineup")
-                }
                 let kdf = try reader.u16()
                 let iterations = Int(try reader.u32())
-                guard version >= 1, kdf == pbkdf2SHA256, iterationRange.contains(iterations) else { throw damaged }
+                guard kdf == pbkdf2SHA256, iterationRange.contains(iterations) else { throw damaged }
                 return KeyFile(version: version, iterations: iterations, salt: try reader.bytes(Crypto.saltBytes), storeID: try reader.recordID(),
                                epoch: try reader.u32(), wrapNonce: try reader.bytes(Crypto.nonceBytes),
                                wrappedKey: try reader.bytes(Crypto.keyBytes + Crypto.tagBytes))
@@ -165,15 +161,11 @@ struct EnvelopeHeader: Equatable {
     ///   `unsupportedFormatVersion` for a newer format.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws -> EnvelopeHeader {
         let damaged = LineupError(.corruptStore, "an encrypted file's header is damaged")
-        guard bytes.count >= size, isEnvelope(bytes),
-              Checksum.trailingCRC32CMatches(bytes, length: size) else { throw damaged }
-        var reader = ByteReader(bytes, offset: 8)
+        var (version, reader) = try FramedHeader.open(bytes, magic: FormatConstants.envelopeMagic, length: size, damaged: damaged) {
+            "the store was written by a newer version of Lineup (format \($0))"
+        }
         do {
-            let version = try reader.u16()
-            guard version <= FormatConstants.formatVersion else {
-                throw LineupError(.unsupportedFormatVersion, "the store was written by a newer version of Lineup (format \(version))")
-            }
-            guard version >= 1, let kind = Kind(rawValue: try reader.u8()), try reader.u8() == 0 else { throw damaged }
+            guard let kind = Kind(rawValue: try reader.u8()), try reader.u8() == 0 else { throw damaged }
             let chunkSize = Int(try reader.u32())
             let number = try reader.u64()
             let storeID = try reader.recordID()

@@ -76,17 +76,12 @@ struct Manifest: Equatable, Sendable {
     /// - Throws: `corruptStore` for any damage; `unsupportedFormatVersion` for a newer format.
     static func decode(_ bytes: [UInt8]) throws -> Manifest {
         let damaged = LineupError(.corruptStore, "the manifest is damaged")
-        guard bytes.count >= 12, Array(bytes[0..<8]) == FormatConstants.manifestMagic else { throw damaged }
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
-        guard Checksum.crc32c(bytes[0..<(bytes.count - 4)]) == stored else { throw damaged }
         do {
             return try bytes.withUnsafeBytes { raw in
-                var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - 4)]), offset: 8)
-                let version = try reader.u16()
-                guard version <= FormatConstants.formatVersion else {
-                    throw LineupError(.unsupportedFormatVersion, "the store was written by a newer version of Lineup (format \(version))")
+                var (_, reader) = try FramedHeader.open(raw, magic: FormatConstants.manifestMagic, length: raw.count, damaged: damaged) {
+                    "the store was written by a newer version of Lineup (format \($0))"
                 }
-                guard version >= 1, try reader.u16() == 0, try reader.u32() == 0 else { throw damaged }
+                guard try reader.u16() == 0, try reader.u32() == 0 else { throw damaged }
                 var manifest = Manifest(storeID: try reader.recordID(), generation: try reader.u64(),
                                         journalNumber: try reader.u64(), checkpointSequence: try reader.u64(),
                                         nextSegmentNumber: try reader.u64(), nextCollectionID: try reader.u32(),

@@ -72,18 +72,10 @@ struct SegmentHeader: Equatable {
     /// inside the file where the format puts it, with the length the row count implies.
     static func decode(_ bytes: UnsafeRawBufferPointer, fileSize: Int) throws -> SegmentHeader {
         let damaged = LineupError(.corruptStore, "a segment header is damaged")
-        guard bytes.count >= FormatConstants.segmentHeaderSize,
-              Array(bytes[0..<8]) == FormatConstants.segmentMagic else { throw damaged }
-        let checksumOffset = FormatConstants.segmentHeaderSize - 4
-        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: checksumOffset, as: UInt32.self))
-        guard Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<checksumOffset])) == stored else { throw damaged }
+        var (_, reader) = try FramedHeader.open(bytes, magic: FormatConstants.segmentMagic, length: FormatConstants.segmentHeaderSize,
+                                                damaged: damaged) { _ in "a segment was written by a newer version of Lineup" }
         do {
-            var reader = ByteReader(bytes, offset: 8)
-            let version = try reader.u16()
-            guard version <= FormatConstants.formatVersion else {
-                throw LineupError(.unsupportedFormatVersion, "a segment was written by a newer version of Lineup")
-            }
-            guard version >= 1, let encoding = VectorCompression(formatCode: try reader.u8()),
+            guard let encoding = VectorCompression(formatCode: try reader.u8()),
                   try reader.u8() == 0 else { throw damaged }
             var header = SegmentHeader(
                 encoding: encoding, dimension: Int(try reader.u32()), segmentNumber: try reader.u64(),

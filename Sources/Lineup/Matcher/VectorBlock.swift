@@ -63,9 +63,3 @@ package struct CollectionSnapshot: Sendable {
     var rowCount: Int { blocks.reduce(0) { $0 + $1.count } }
 }
 
-/// Bytes from one stored row to the next, for `dimension` elements of `encoding`: rounded up
-/// to a multiple of 64 so that every row starts on a cache line.
-func rowStride(dimension: Int, encoding: VectorCompression) -> Int {
-    let raw = dimension * encoding.bytesPerDimension
-    return (raw + 63) & ~63
-}

@@ -88,28 +88,21 @@ final class FileBackend: StorageBackend {
         try? store.sync()
     }
 
-    /// The intervals accepted: a millisecond (shorter would spin) to a year (longer would
-    /// overflow the timer's nanoseconds).
-    static let checkIntervals: ClosedRange<Double> = 0.001...31_536_000
-
-    /// Seconds between change checks in shared mode: the option, else the environment
-    /// variable `DB_NOTIFICATION_CHECK_FREQUENCY` (seconds, fractions allowed), else 30.
-    ///
-    /// - Throws: `invalidArgument` for a value outside ``checkIntervals``.
-    static func notificationCheckInterval(_ options: ConfigurationOptions) throws -> Double {
-        if let value = options.notificationCheckInterval {
-            guard checkIntervals.contains(value) else {
-                throw LineupError(.invalidArgument, "notificationCheckInterval must be 0.001…31,536,000 seconds")
+    /// Opens the store at `path` with `options` for a new connection, where `current` is the
+    /// process's connection now. One open store per path in a process: the store `current`
+    /// has open, asked for with the same options, is reused; with other options it is closed
+    /// first (`disconnect`: its lock would otherwise keep the new connection from writing) —
+    /// after checking a changed passphrase, so that a wrong one leaves the connection in place.
+    static func connect(path: String, options: FileBackendOptions, current: (any StorageBackend)?,
+                        disconnect: () -> Void, fileSystem: any FileSystem = PosixFileSystem.shared) throws -> FileBackend {
+        if let current = current as? FileBackend, current.canonicalPath == fileSystem.canonicalPath(path) {
+            if current.options == options { return current }
+            if current.options.passphrase != options.passphrase {
+                _ = try StoreCipher.open(path, fileSystem: fileSystem, passphrase: options.passphrase, writer: false)
             }
-            return value
+            disconnect()
         }
-        if let text = ProcessInfo.processInfo.environment["DB_NOTIFICATION_CHECK_FREQUENCY"] {
-            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), checkIntervals.contains(value) else {
-                throw LineupError(.invalidArgument, "DB_NOTIFICATION_CHECK_FREQUENCY must be 0.001…31,536,000 seconds, not \(text.prefix(64))")
-            }
-            return value
-        }
-        return 30
+        return try FileBackend(path: path, options: options, fileSystem: fileSystem)
     }
 
     var isEncrypted: Bool { store.isEncrypted }
@@ -124,6 +117,20 @@ final class FileBackend: StorageBackend {
             try store.rekey(newPassphrase: newPassphrase, kdfIterations: options.kdfIterations)
             options.passphrase = newPassphrase
         }
+    }
+
+    func compact(collection: String?) throws -> CompactionReport {
+        try store.compact(collection: collection)
+    }
+
+    func space(of name: String, loaded: (any CollectionStore)?) throws -> CollectionSpace {
+        // Shared mode keeps itself up to date in the background; .file readers look now.
+        if !options.shared { try store.refresh() }
+        return try store.collection(name).space()
+    }
+
+    func checkpoint() throws {
+        try store.checkpointNow()
     }
 
     func collectionNames() throws -> [String] {

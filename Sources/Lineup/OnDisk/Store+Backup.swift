@@ -1,18 +1,5 @@
 import Foundation
 
-/// What ``SDK/backup(to:forceCopy:progress:)`` did.
-public struct BackupReport: Sendable, Equatable {
-    /// Files linked to the source's (same file system, immutable segments only).
-    public var filesLinked: Int
-    /// Files copied byte for byte.
-    public var filesCopied: Int
-    /// Bytes copied (linked files not counted).
-    public var bytesCopied: Int
-    /// The manifest generation and journal length the copy was taken at.
-    public var generation: UInt64
-    public var journalLength: Int
-}
-
 /// Online backup (FORMAT.md §14): a point-in-time copy of the whole store, taken while other
 /// threads — and, in shared mode, other processes — keep writing.
 ///

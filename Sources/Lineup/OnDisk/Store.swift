@@ -1,17 +1,6 @@
 import Foundation
 import Synchronization
 
-/// How far an acknowledged change survives (FORMAT.md, "Durability").
-public enum Durability: Sendable, Equatable {
-    /// Every commit group is fsynced before any of its calls returns: an acknowledged change
-    /// survives a process crash and a power loss. The default.
-    case full
-    /// Commit groups are written to the journal but not fsynced: an acknowledged change
-    /// survives a crash of the process (the kernel holds the written pages), not a power loss
-    /// or a kernel crash, which may lose the most recent changes (never corrupt older ones).
-    case processCrash
-}
-
 /// An on-disk store: a directory with a manifest, one write-ahead journal and immutable
 /// segment files (FORMAT.md). One instance per open store in a process.
 ///

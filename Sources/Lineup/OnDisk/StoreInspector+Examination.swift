@@ -50,7 +50,10 @@ extension StoreInspector {
     /// its directory, writing nothing: the examiner's report. A path that holds no store
     /// gives its `storeError` in the verification instead (see ``Report/storeError``).
     public static func examine(path: String, passphrase: String? = nil) -> (report: Report, examination: ExaminationReport?) {
-        let fileSystem = PosixFileSystem.shared
+        examine(path: path, passphrase: passphrase, fileSystem: PosixFileSystem.shared)
+    }
+
+    static func examine(path: String, passphrase: String?, fileSystem: any FileSystem) -> (report: Report, examination: ExaminationReport?) {
         let report = verify(path: path, passphrase: passphrase, fileSystem: fileSystem)
         guard report.storeError == nil else { return (report, nil) }
         var problems = report.problems

@@ -217,7 +217,10 @@ public enum StoreInspector {
     /// - Throws: `wrongEncryptionKey` for an encrypted store without its passphrase;
     ///   `corruptStore` for damage.
     public static func dump(path: String, records: Bool, passphrase: String? = nil) throws -> String {
-        let fileSystem = PosixFileSystem.shared
+        try dump(path: path, records: records, passphrase: passphrase, fileSystem: PosixFileSystem.shared)
+    }
+
+    static func dump(path: String, records: Bool, passphrase: String?, fileSystem: any FileSystem) throws -> String {
         let cipher = try StoreCipher.open(path, fileSystem: fileSystem, passphrase: passphrase, writer: false)
         let manifest = try StoreDirectory(path: path, fileSystem: fileSystem).readManifest(cipher: cipher)
         var out = "store \(manifest.storeID.string)\(cipher == nil ? "" : " (encrypted)")\n"

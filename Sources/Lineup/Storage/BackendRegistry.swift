@@ -54,14 +54,3 @@ package enum BackendRegistry {
     private static let postgreSQLHookRan: Bool = lineup_run_postgresql_hook() != 0
     #endif
 }
-
-extension ConfigurationOptions {
-    /// Seconds between change checks for the backends that follow other processes
-    /// (`.shared`, `.postgresql`): `notificationCheckInterval`, else the environment variable
-    /// `DB_NOTIFICATION_CHECK_FREQUENCY`, else 30.
-    ///
-    /// - Throws: `invalidArgument` for a value that is not a positive number of seconds.
-    package func resolvedNotificationCheckInterval() throws -> Double {
-        try FileBackend.notificationCheckInterval(self)
-    }
-}

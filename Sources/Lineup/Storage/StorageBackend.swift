@@ -46,9 +46,52 @@ package protocol StorageBackend: AnyObject, Sendable {
     ///
     /// - Throws: `featureNotSupported` where the backend has no files to copy.
     func backup(to path: String, forceCopy: Bool, progress: (Int, Int) -> Void) throws -> BackupReport
+
+    /// Compacts `collection` (every collection when nil): see ``SDK/compact(collectionName:)``.
+    /// Backends that keep no files to compact check the name and report nothing done.
+    ///
+    /// - Throws: `noCollectionFound`.
+    func compact(collection: String?) throws -> CompactionReport
+
+    /// Live and removed Faceprints of a collection and the bytes they take. `loaded` is this
+    /// process's handle on it, when loaded. Backends without files count the live ones at
+    /// their stored size.
+    ///
+    /// - Throws: `noCollectionFound`.
+    func space(of name: String, loaded: (any CollectionStore)?) throws -> CollectionSpace
+
+    /// Wraps the store's data key under `newPassphrase` (``SDK/rekey(newEncryptionKey:)``).
+    ///
+    /// - Throws: `invalidArgument` where the backend has no encryption key of its own.
+    func rekey(newPassphrase: String) throws
+
+    /// Seals what the backend holds in its journal into its data files (``SDK/checkpoint()``);
+    /// nothing where there is no journal.
+    func checkpoint() throws
 }
 
 extension StorageBackend {
+    package func compact(collection: String?) throws -> CompactionReport {
+        if let collection, !(try collectionNames().contains(collection)) {
+            throw LineupError.noCollection(collection)
+        }
+        return CompactionReport()
+    }
+
+    package func space(of name: String, loaded: (any CollectionStore)?) throws -> CollectionSpace {
+        // A loaded collection answers from memory (PostgreSQL: what this process has received
+        // so far); any other from the backend.
+        let metadata = try loaded?.metadata() ?? metadata(of: name)
+        return CollectionSpace(liveFaceprints: metadata.numFaceprints,
+                               liveBytes: metadata.numFaceprints * (metadata.featureVectorSizeBytes + 48))
+    }
+
+    package func rekey(newPassphrase: String) throws {
+        throw LineupError(.invalidArgument, "only an on-disk store has an encryption key")
+    }
+
+    package func checkpoint() throws {}
+
     package func backup(to path: String, forceCopy: Bool, progress: (Int, Int) -> Void) throws -> BackupReport {
         throw LineupError(.featureNotSupported,
                           "only an on-disk store (.file, .shared) can be backed up this way; the memory database keeps nothing, and PostgreSQL has pg_dump")
