@@ -8,12 +8,15 @@
 //   LineupKernels  C: similarity kernels (<op>_<type>_<isa>) behind one dispatch table; CRC32C
 //   LineupBackendHooks  C: the hook through which a linked LineupPostgreSQL registers itself
 //                  (trait PostgreSQL only)
-//   Lineup         Swift: the SDK façade (API/), the process-wide connection (Connection/),
-//                  the SQL-free storage protocol, its backends and the file-system layer
-//                  (Storage/), the in-memory gallery structures (Engine/), the on-disk format,
-//                  pure encode/decode (Format/), input files — .npy, strict JSON, streamed
-//                  reads (Input/), the on-disk engine (OnDisk/), the exact matcher (Matcher/),
-//                  the bottom layer without I/O (Core/)
+//   Lineup         Swift, layered (arrows run one way): the SDK façade (API/) and the
+//                  process-wide connection (Connection/) → the SQL-free storage protocol, its
+//                  memory backend and the file-system layer (Storage/), the on-disk engine
+//                  (OnDisk/: the store, its directory, journal writer, recovery, publishing,
+//                  compaction, sharing, backup), the in-memory gallery (Engine/) → the on-disk
+//                  format, pure encode/decode (Format/), the exact matcher (Matcher/),
+//                  libcrypto calls (Crypto/), input files — .npy, strict JSON, streamed reads
+//                  (Input/) → the shared vocabulary without I/O (Core/). Depends on swift-log
+//                  (API only) for background failures
 //   CLibPQ         system library: libpq (the PostgreSQL backend; trait PostgreSQL only)
 //   LineupPostgreSQLHook  C: a constructor that stores LineupPostgreSQL's registration
 //                  function in Lineup's hook before main (trait PostgreSQL only)
@@ -41,6 +44,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The library's one dependency: where background failures are reported (swift-log's
+        // API only; the program that embeds Lineup chooses the handler).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -81,6 +87,7 @@ let package = Package(
         .target(
             name: "Lineup",
             dependencies: ["LineupKernels", "CLZ4", "CCrypto",
+                           .product(name: "Logging", package: "swift-log"),
                            .target(name: "LineupBackendHooks", condition: .when(traits: ["PostgreSQL"]))],
             path: "Sources/Lineup"
         ),

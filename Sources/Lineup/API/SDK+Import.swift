@@ -36,7 +36,7 @@ extension SDK {
             do {
                 try Validation.identity(text)
             } catch let error as LineupError {
-                throw LineupError(error.code, "\(identitiesPath) line \(number): \(error.message)")
+                throw LineupError(error.code, "\(identitiesPath) line \(number)", cause: error)
             }
         }
         guard identityCount == count else {
@@ -70,7 +70,7 @@ extension SDK {
                 do {
                     try Validation.featureVector(Array(buffer[offset..<(offset + dimension)]))
                 } catch let error as LineupError {
-                    throw LineupError(error.code, "\(vectorsPath) row \(row + 1): \(error.message)")
+                    throw LineupError(error.code, "\(vectorsPath) row \(row + 1)", cause: error)
                 }
             }
             start = rows.upperBound

@@ -24,7 +24,7 @@ final class NpyFile {
         do {
             descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
         } catch let error as LineupError {
-            throw LineupError(.invalidArgument, "cannot read the .npy file \(path): \(error.message)", errno: error.underlyingErrno)
+            throw LineupError(.invalidArgument, "cannot read the .npy file \(path)", cause: error)
         }
         self.descriptor = descriptor
         do {
@@ -52,7 +52,7 @@ final class NpyFile {
         } catch let error as LineupError where error.code == .invalidArgument {
             // The format's complaint, said of this file.
             fileSystem.close(descriptor)
-            throw LineupError(.invalidArgument, "\(path): \(error.message)")
+            throw LineupError(.invalidArgument, "\(path)", cause: error)
         } catch {
             fileSystem.close(descriptor)
             throw error
@@ -109,7 +109,7 @@ final class LineFile {
         do {
             descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
         } catch let error as LineupError {
-            throw LineupError(.invalidArgument, "cannot read the \(what) file \(path): \(error.message)", errno: error.underlyingErrno)
+            throw LineupError(.invalidArgument, "cannot read the \(what) file \(path)", cause: error)
         }
     }
 

@@ -74,7 +74,7 @@ final class FileBackend: StorageBackend {
             watch.suspend()
             guard let self else { return watch.resume() }
             self.syncQueue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in
-                try? self?.store.sync()
+                self?.syncNow()
                 watch.resume()
             }
         }
@@ -83,9 +83,13 @@ final class FileBackend: StorageBackend {
         watchers.append(source)
     }
 
-    /// One catch-up now (the timer).
+    /// One catch-up now (the timer, the directory watch).
     private func syncNow() {
-        try? store.sync()
+        do {
+            try store.sync()
+        } catch {
+            BackgroundFailures.report(error, while: "catching up with other processes", store: store.path)
+        }
     }
 
     /// Opens the store at `path` with `options` for a new connection, where `current` is the

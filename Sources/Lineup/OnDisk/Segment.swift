@@ -43,7 +43,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         do {
             descriptor = try fileSystem.open(path, writable: false, create: false, exclusive: false)
         } catch let error as LineupError {
-            throw LineupError(.corruptStore, "segment \(name) is missing or unreadable: \(error.message)")
+            throw LineupError(.corruptStore, "segment \(name) is missing or unreadable", cause: error)
         }
         defer { fileSystem.close(descriptor) }
         let size = try fileSystem.size(descriptor)

@@ -51,7 +51,7 @@ extension Store {
         do {
             try fileSystem.makeDirectory(partial)
         } catch let error as LineupError {
-            throw LineupError(.ioError, "cannot create \(partial): \(error.message)", errno: error.underlyingErrno)
+            throw LineupError(.ioError, "cannot create \(partial)", cause: error)
         }
         var pinned: [PinnedFile] = []
         // Set once the copy has its name: a failure after that (the parent's fsync) removes
@@ -110,7 +110,7 @@ extension Store {
         } catch {
             removePartialBackup(renamed ? destination : partial)
             if let error = error as? LineupError, error.code == .ioError {
-                throw LineupError(.ioError, "the backup failed and was removed: \(error.message)", errno: error.underlyingErrno)
+                throw LineupError(.ioError, "the backup failed and was removed", cause: error)
             }
             throw error
         }

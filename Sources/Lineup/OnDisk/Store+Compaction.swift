@@ -63,9 +63,15 @@ extension Store {
     /// One bounded piece of automatic compaction, if the policy finds one due.
     func compactInBackground() {
         compactionLock.withLock {
-            guard let group = try? nextGroup(collection: nil, policy: compactionPolicy, before: nil) else { return }
-            var report = CompactionReport()
-            try? rewrite(group, into: &report)
+            do {
+                guard let group = try nextGroup(collection: nil, policy: compactionPolicy, before: nil) else { return }
+                var report = CompactionReport()
+                try rewrite(group, into: &report)
+            } catch let error as LineupError where error.code == .databaseNotConnected {
+                // Closed meanwhile: nothing to report.
+            } catch {
+                BackgroundFailures.report(error, while: "background compaction", store: path)
+            }
         }
         // The next piece, if any: decided under the commit lock, like every caller's.
         commitLock.withLock { scheduleCompactionIfDue() }

@@ -101,7 +101,7 @@ package final class StoreCipher: @unchecked Sendable {
         do {
             bytes = try fileSystem.readWholeFile(path + "/" + FormatConstants.keyName)
         } catch let error as LineupError {
-            throw LineupError(.corruptStore, "the key file is unreadable: \(error.message)")
+            throw LineupError(.corruptStore, "the key file is unreadable", cause: error)
         }
         var file = try KeyFile.decode(bytes)
         let wrappingKey = try Crypto.deriveKey(passphrase: passphrase, salt: file.salt, iterations: file.iterations)
