@@ -82,6 +82,8 @@ extension Store {
             if let journal {
                 if let old = locked.journal { fileSystem.close(old.descriptor) }
                 locked.journal = journal
+            } else if locked.journal?.number == manifest.journalNumber {
+                locked.journal?.fileSize = fileLength   // the file as read, reserved space included
             }
             locked.journalLength = applied.end
             locked.nextSequence = scan.header.firstSequence + UInt64(applied.count)
