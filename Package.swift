@@ -112,7 +112,7 @@ let package = Package(
         // Timed operations for the Python harnesses in Benchmarks/ (make bench).
         .executableTarget(
             name: "LineupBench",
-            dependencies: ["Lineup"],
+            dependencies: ["Lineup", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/Sources/LineupBench"
         ),
         .testTarget(

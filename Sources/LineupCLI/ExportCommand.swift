@@ -84,17 +84,15 @@ struct ExportCommand: ParsableCommand {
 
     private func writeJSONLines(_ export: FaceprintExport, to path: String, progress: ExportProgress) throws {
         let file = path == "-" ? nil : try OutputFile(path)
-        let model = jsonString(export.modelName)
         var written = 0
         var line = ""
         try export.forEach { uuid, identity, vector in
             line.removeAll(keepingCapacity: true)
-            line += "{\"identity\":\(jsonString(identity)),\"feature_vector\":["
-            for (index, value) in vector.enumerated() {
-                if index > 0 { line += "," }
-                line += value.description   // the shortest text that reads back as this float
-            }
-            line += "],\"model_name\":\(model),\"uuid\":\"\(uuid)\"}\n"
+            JSONOutput.members(["identity": .string(identity),
+                                "feature_vector": .floats(Array(vector)),
+                                "model_name": .string(export.modelName),
+                                "uuid": .string(uuid)]).write(to: &line)
+            line += "\n"
             if let file { try file.write(line) } else { try StandardOutput.write(line) }
             written += 1
             progress.advance(written)

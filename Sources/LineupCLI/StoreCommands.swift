@@ -82,17 +82,6 @@ func emit(_ line: String) throws {
     try StandardOutput.write(line + "\n")
 }
 
-func jsonText<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
-/// `value` as a JSON string literal.
-func jsonString(_ value: String) -> String {
-    (try? jsonText(value)) ?? "\"\""
-}
-
 func readFileBytes(_ path: String, what: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw LineupError(.invalidArgument, "cannot read the \(what) file \(path)")
@@ -293,11 +282,9 @@ struct IdentifyCommand: ParsableCommand {
             let results = try sdk.batchIdentifyTopCandidates(faceprints, numCandidates: top, threshold: threshold,
                                                              collectionName: collection)
             for (index, candidates) in results.enumerated() {
-                // Keys in the order the README documents them.
-                let matches = candidates.map {
-                    "{\"uuid\":\"\($0.uuid)\",\"identity\":\(jsonString($0.identity)),\"similarity\":\($0.similarityMeasure),\"match_probability\":\($0.matchProbability)}"
-                }
-                try emit("{\"probe\":\(index),\"candidates\":[\(matches.joined(separator: ","))]}")
+                // Keys in the contract's order: probe, candidates; uuid, identity, similarity, match_probability.
+                try emit(JSONOutput.members(["probe": .integer(index),
+                                             "candidates": .array(candidates.map(\.json))]).text)
             }
         }
     }
@@ -351,15 +338,8 @@ struct InfoCommand: ParsableCommand {
             let sdk = try storeOptions.connect(readOnly: true)
             let metadata = try sdk.getCollectionMetadata(collection)
             let usage = try sdk.getCollectionSpace(collection)
-            if json && space {
-                var object = try JSONSerialization.jsonObject(with: Data(try jsonText(metadata).utf8)) as? [String: Any] ?? [:]
-                object["space"] = ["live_bytes": usage.liveBytes, "dead_bytes": usage.deadBytes,
-                                   "live_faceprints": usage.liveFaceprints, "removed_faceprints": usage.removedFaceprints,
-                                   "segments": usage.segments]
-                try emit(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
-                            as: UTF8.self))
-            } else if json {
-                try emit(try jsonText(metadata))
+            if json {
+                try emit(JSONOutput.object(metadata.jsonMembers + (space ? [("space", usage.json)] : [])).text)
             } else {
                 try emit("collection:       \(metadata.collectionName)")
                 try emit("model:            \(metadata.modelName)")
@@ -386,7 +366,9 @@ struct IdentitiesCommand: ParsableCommand {
         try reportingErrors {
             let map = try storeOptions.connect(readOnly: true).getCollectionIdentities(collection)
             if json {
-                try emit(try jsonText(map))
+                // Keys in the order of their UTF-8 bytes.
+                let members = map.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                try emit(JSONOutput.object(members.map { (key: $0.key, value: .string($0.value)) }).text)
             } else {
                 for (uuid, identity) in map.sorted(by: { $0.key < $1.key }) { try emit("\(uuid)\t\(identity)") }
             }

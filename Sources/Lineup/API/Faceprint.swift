@@ -25,15 +25,27 @@ public struct Faceprint: Codable, Sendable, Equatable {
         case modelOptions = "model_options"
     }
 
+    /// Decodes the JSON form by the rules of ``init(json:)``: the decoder's value is read as a
+    /// tree and checked by the same code, so `Codable` and ``init(json:)`` accept the same
+    /// objects and read the same Faceprint from them. The syntax is the decoder's own (a
+    /// `JSONDecoder` takes duplicate keys, which ``init(json:)`` refuses).
+    ///
+    /// - Throws: `DecodingError.dataCorrupted`, with the ``LineupError`` (`invalidArgument`) as
+    ///   its underlying error, when the value is not such an object; the decoder's own errors.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        featureVector = try container.decode([Float].self, forKey: .featureVector)
-        modelName = try container.decodeIfPresent(String.self, forKey: .modelName) ?? "TFV5_2"
-        modelOptions = try container.decodeIfPresent(String.self, forKey: .modelOptions) ?? ""
+        let value = try JSONValue(from: decoder)
+        do {
+            try self.init(jsonObject: value, defaultModelName: "TFV5_2")
+        } catch {
+            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath,
+                                                                    debugDescription: error.message, underlyingError: error))
+        }
     }
 
     /// Decodes the seed's JSON form: an object with `feature_vector` (an array of numbers,
-    /// required), `model_name` and `model_options` (strings, optional).
+    /// required), `model_name` and `model_options` (strings, optional; null is the default).
+    /// Other members are ignored. The text is read strictly: RFC 8259 JSON (no trailing commas,
+    /// comments or NaN) without duplicate keys.
     ///
     /// - Throws: `invalidArgument` when the text is not such an object.
     public init(json: String) throws {
@@ -46,8 +58,11 @@ public struct Faceprint: Codable, Sendable, Equatable {
         try self.init(jsonObject: value, defaultModelName: "TFV5_2")
     }
 
-    /// The Faceprint of a parsed JSON object (`feature_vector`, `model_name`, `model_options`).
-    init(jsonObject value: JSONValue, defaultModelName: String) throws {
+    /// The Faceprint of a parsed JSON object (`feature_vector`, `model_name`, `model_options`):
+    /// the one set of rules every way of decoding a Faceprint applies (``init(json:)``,
+    /// `init(from:)`, ``EnrollmentLine``). Each number is read as a `Double`, then rounded to
+    /// the nearest `Float`.
+    init(jsonObject value: JSONValue, defaultModelName: String) throws(LineupError) {
         let malformed = LineupError(.invalidArgument,
                                     "malformed Faceprint JSON: expected an object with a numeric array \"feature_vector\" and string \"model_name\" / \"model_options\"")
         guard case .object = value, case .array(let elements)? = value["feature_vector"] else { throw malformed }

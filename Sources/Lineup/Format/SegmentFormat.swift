@@ -143,17 +143,26 @@ enum LZ4 {
         return output
     }
 
+    /// The largest raw length a block may claim: a bound on what a damaged table can make
+    /// a reader allocate.
+    static let maximumRawLength = 64 << 20
+
     /// Decompresses a block that must expand to exactly `rawLength` bytes; `nil` otherwise.
     static func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) -> [UInt8]? {
-        guard rawLength >= 0, rawLength <= 64 << 20 else { return nil }
+        guard rawLength >= 0, rawLength <= maximumRawLength else { return nil }
         var output = [UInt8](repeating: 0, count: rawLength)
-        if rawLength == 0 { return input.isEmpty ? output : nil }
-        let produced = output.withUnsafeMutableBytes { destination in
-            LZ4_decompress_safe(input.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                destination.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                Int32(input.count), Int32(rawLength))
-        }
-        return produced == Int32(rawLength) ? output : nil
+        return output.withUnsafeMutableBytes { decompress(input, into: $0) } ? output : nil
+    }
+
+    /// Decompresses a block that must expand to exactly `output.count` bytes into `output`;
+    /// false otherwise (what `output` then holds is unspecified).
+    static func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Bool {
+        guard output.count <= maximumRawLength else { return false }
+        if output.isEmpty { return input.isEmpty }
+        let produced = LZ4_decompress_safe(input.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                           output.baseAddress!.assumingMemoryBound(to: CChar.self),
+                                           Int32(input.count), Int32(output.count))
+        return produced == Int32(output.count)
     }
 }
 
@@ -168,8 +177,8 @@ enum IdentityBlock {
 
     /// Whether `raw` holds exactly `rows` non-empty string16 entries of valid UTF-8, without
     /// making a String of any (the check a segment's open makes of every block).
-    static func isWellFormed(_ raw: [UInt8], rows: Int) -> Bool {
-        raw.withUnsafeBufferPointer { bytes in
+    static func isWellFormed(_ raw: UnsafeRawBufferPointer, rows: Int) -> Bool {
+        raw.withMemoryRebound(to: UInt8.self) { bytes in
             var offset = 0
             for _ in 0..<rows {
                 guard offset + 2 <= bytes.count else { return false }
@@ -217,16 +226,31 @@ enum IdentityBlock {
         return true
     }
 
-    static func decode(_ raw: [UInt8], rows: Int) -> [String]? {
-        raw.withUnsafeBytes { bytes in
-            var reader = ByteReader(bytes)
-            var result: [String] = []
-            result.reserveCapacity(rows)
-            for _ in 0..<rows {
-                guard let identity = try? reader.string16(), !identity.isEmpty else { return nil }
-                result.append(identity)
-            }
-            return reader.remaining == 0 ? result : nil
+    /// Every identity of a block: what a pass over its rows uses.
+    static func decode(_ raw: UnsafeRawBufferPointer, rows: Int) -> [String]? {
+        var reader = ByteReader(raw)
+        var result: [String] = []
+        result.reserveCapacity(rows)
+        for _ in 0..<rows {
+            guard let identity = try? reader.string16(), !identity.isEmpty else { return nil }
+            result.append(identity)
+        }
+        return reader.remaining == 0 ? result : nil
+    }
+
+    /// The identity of entry `index` of a block, making a String of that entry alone (the
+    /// lookup for one result): the entries before it are skipped by their lengths. Nil when
+    /// the block has no such entry, or it is empty or not UTF-8.
+    static func identity(at index: Int, in raw: UnsafeRawBufferPointer) -> String? {
+        var reader = ByteReader(raw)
+        do {
+            for _ in 0..<index { try reader.skip(Int(try reader.u16())) }
+            let length = Int(try reader.u16())
+            guard length > 0, length <= reader.remaining else { return nil }
+            let utf8 = UnsafeRawBufferPointer(rebasing: raw[reader.offset..<(reader.offset + length)])
+            return String(validating: utf8.bindMemory(to: UInt8.self), as: UTF8.self)
+        } catch {
+            return nil
         }
     }
 }

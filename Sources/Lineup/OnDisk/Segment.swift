@@ -202,7 +202,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
             guard row < rowCount else { throw damaged }
         }
         for block in 0..<blockCount {
-            guard identityBlockBytes(block).map({ IdentityBlock.isWellFormed($0.raw, rows: $0.rows) }) == true else {
+            guard withIdentityBlock(block, { IdentityBlock.isWellFormed($0, rows: $1) }) == true else {
                 throw damaged
             }
         }
@@ -227,8 +227,12 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         }
     }
 
+    /// Decompresses the row's identity block and makes a String of this row's identity only
+    /// (a result's lookup), not of the block's other rows.
     func identity(at row: Int) -> String {
-        identityBlock(row / FormatConstants.identityBlockRows)![row % FormatConstants.identityBlockRows]
+        withIdentityBlock(row / FormatConstants.identityBlockRows) { raw, _ in
+            IdentityBlock.identity(at: row % FormatConstants.identityBlockRows, in: raw)
+        }!   // every block was checked at open
     }
 
     func releaseVectorPages(rows: Range<Int>) {
@@ -323,22 +327,28 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     private var blockCount: Int { (rowCount + FormatConstants.identityBlockRows - 1) / FormatConstants.identityBlockRows }
 
     private func identityBlock(_ block: Int) -> [String]? {
-        identityBlockBytes(block).flatMap { IdentityBlock.decode($0.raw, rows: $0.rows) }
+        withIdentityBlock(block) { IdentityBlock.decode($0, rows: $1) }
     }
 
-    /// The decompressed bytes of identity block `block` and its row count.
-    private func identityBlockBytes(_ block: Int) -> (raw: [UInt8], rows: Int)? {
-        region.withUnsafeBytes { bytes -> (raw: [UInt8], rows: Int)? in
+    /// Calls `body` with the decompressed bytes of identity block `block` (valid only inside
+    /// `body`) and its row count; nil when the block's table entry or data is damaged.
+    private func withIdentityBlock<R>(_ block: Int, _ body: (UnsafeRawBufferPointer, Int) -> R?) -> R? {
+        region.withUnsafeBytes { bytes -> R? in
             let table = header.sections[SegmentHeader.Section.identityBlocks.rawValue]
             let data = header.sections[SegmentHeader.Section.identityData.rawValue]
             var reader = ByteReader(bytes, offset: table.offset + block * 16)
             guard let offset = try? reader.u64(), let compressed = try? reader.u32(), let raw = try? reader.u32(),
-                  offset <= UInt64(data.length), UInt64(compressed) <= UInt64(data.length) - offset else { return nil }
+                  offset <= UInt64(data.length), UInt64(compressed) <= UInt64(data.length) - offset,
+                  Int(raw) <= LZ4.maximumRawLength else { return nil }
             let start = data.offset + Int(offset)
             let rows = min(FormatConstants.identityBlockRows, rowCount - block * FormatConstants.identityBlockRows)
-            guard let decoded = LZ4.decompress(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(compressed))]),
-                                               rawLength: Int(raw)) else { return nil }
-            return (decoded, rows)
+            let input = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(compressed))])
+            // Scratch memory, not an array: nothing zeroes the block first, and a small block
+            // (the usual few KiB) is decompressed on the stack.
+            return withUnsafeTemporaryAllocation(byteCount: Int(raw), alignment: 1) { output in
+                guard LZ4.decompress(input, into: output) else { return nil }
+                return body(UnsafeRawBufferPointer(output), rows)
+            }
         }
     }
 
