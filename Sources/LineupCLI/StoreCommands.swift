@@ -111,7 +111,8 @@ struct CreateCommand: ParsableCommand {
             guard let compression = VectorCompression(rawValue: compression) else {
                 throw LineupError(.invalidArgument, "--compression must be none, fp16 or int8")
             }
-            let exists = FileManager.default.fileExists(atPath: storeOptions.store + "/MANIFEST")
+            let kind = StoreInspector.kind(at: storeOptions.store)
+            let exists = kind != .none
             let passphrase = try storeOptions.passphrase()
             if encrypt && passphrase == nil {
                 throw LineupError(.invalidArgument, "--encrypt needs a passphrase: --passphrase-file FILE or LINEUP_PASSPHRASE")
@@ -119,7 +120,7 @@ struct CreateCommand: ParsableCommand {
             if !exists && !encrypt && passphrase != nil {
                 throw LineupError(.invalidArgument, "a passphrase was given for a new store: add --encrypt to create it encrypted")
             }
-            if exists && encrypt && !FileManager.default.fileExists(atPath: storeOptions.store + "/KEY") {
+            if encrypt && kind == .plaintext {
                 throw LineupError(.invalidArgument, "the store exists and is not encrypted; --encrypt applies to new stores")
             }
             let sdk = try storeOptions.connect {
@@ -471,7 +472,7 @@ struct RekeyCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let newPassphrase = try readPassphrase(newPassphraseFile)
-            guard FileManager.default.fileExists(atPath: storeOptions.store + "/MANIFEST") else {
+            guard StoreInspector.kind(at: storeOptions.store) != .none else {
                 throw LineupError(.databaseConnectionError, "no Lineup store at \(storeOptions.store)")
             }
             guard try storeOptions.passphrase() != nil else {

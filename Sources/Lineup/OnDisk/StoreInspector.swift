@@ -278,3 +278,26 @@ public enum StoreInspector {
         return out
     }
 }
+
+extension StoreInspector {
+    /// What a directory holds, told from the store's own files without opening it.
+    package enum StoreKind: Sendable, Equatable {
+        /// No manifest: no store (or one whose creation never finished).
+        case none
+        case plaintext
+        /// A store with a key file.
+        case encrypted
+    }
+
+    /// What `path` holds (the tool's checks before it connects).
+    package static func kind(at path: String) -> StoreKind {
+        kind(at: path, fileSystem: PosixFileSystem.shared)
+    }
+
+    static func kind(at path: String, fileSystem: any FileSystem) -> StoreKind {
+        let directory = StoreDirectory(path: path, fileSystem: fileSystem)
+        guard fileSystem.fileType(directory.file(FormatConstants.manifestName)) != nil else { return .none }
+        return fileSystem.fileType(directory.file(FormatConstants.keyName)) != nil ? .encrypted : .plaintext
+    }
+}
+
