@@ -266,6 +266,8 @@ struct IdentifyCommand: ParsableCommand {
     @Option(parsing: .unconditional,
             help: "Similarity threshold: a finite number (similarities lie in -1…1; -1 matches every Faceprint). Written --threshold -1 or --threshold=-1.")
     var threshold: Float = 0.4
+    @Flag(help: "Candidates are people: each identity at most once, at its best-scoring Faceprint.")
+    var distinctIdentities = false
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -280,8 +282,11 @@ struct IdentifyCommand: ParsableCommand {
             try sdk.loadCollection(collection)
             let model = try sdk.getCollectionMetadata(collection).modelName
             let faceprints = (0..<matrix.rows).map { Faceprint(featureVector: Array(matrix.row($0)), modelName: model) }
-            let results = try sdk.batchIdentifyTopCandidates(faceprints, numCandidates: top, threshold: threshold,
-                                                             collectionName: collection)
+            let results = distinctIdentities
+                ? try sdk.batchIdentifyTopIdentities(faceprints, numCandidates: top, threshold: threshold,
+                                                     collectionName: collection)
+                : try sdk.batchIdentifyTopCandidates(faceprints, numCandidates: top, threshold: threshold,
+                                                     collectionName: collection)
             for (index, candidates) in results.enumerated() {
                 // Keys in the contract's order: probe, candidates; uuid, identity, similarity, match_probability.
                 try emit(JSONOutput.members(["probe": .integer(index),

@@ -254,6 +254,38 @@ public final class SDK: Sendable {
             .map { candidate(for: $0, in: snapshot, store: store) }
     }
 
+    /// The best `numCandidates` *people*: each identity at most once, at its best-scoring
+    /// Faceprint (whose UUID the candidate carries), with the threshold, order, tie rules and
+    /// similarities of ``identifyTopCandidates(_:numCandidates:threshold:collectionName:)`` —
+    /// that list with every identity's later Faceprints struck out. One pass over the
+    /// gallery, like identifyTopCandidates: the top-k keeps the best row of each identity.
+    ///
+    /// - Throws: what ``identifyTopCandidates(_:numCandidates:threshold:collectionName:)`` throws.
+    public func identifyTopIdentities(_ faceprint: Faceprint, numCandidates: Int, threshold: Float = 0.4,
+                                      collectionName: String = "") throws -> [Candidate] {
+        try batchIdentifyTopIdentities([faceprint], numCandidates: numCandidates, threshold: threshold,
+                                       collectionName: collectionName).first ?? []
+    }
+
+    /// ``identifyTopIdentities(_:numCandidates:threshold:collectionName:)`` for each probe, in
+    /// order, over one snapshot. An empty list gives an empty result.
+    public func batchIdentifyTopIdentities(_ faceprints: [Faceprint], numCandidates: Int, threshold: Float = 0.4,
+                                           collectionName: String = "") throws -> [[Candidate]] {
+        try Validation.candidateCount(numCandidates)
+        try Validation.threshold(threshold)
+        for faceprint in faceprints { try Validation.featureVector(faceprint.featureVector) }
+        try Validation.collectionReference(collectionName)
+        let store = try connection().resolve(collectionName)
+        let snapshot = try store.snapshot()
+        for faceprint in faceprints { try checkProbe(faceprint, against: store, snapshot: snapshot) }
+        guard snapshot.dimension > 0 else { return faceprints.map { _ in [] } }
+        return try faceprints.map { faceprint in
+            try Matcher.searchDistinct(snapshot, probe: VectorEncoder.normalized(faceprint.featureVector),
+                                       k: Self.clamped(numCandidates, snapshot), threshold: threshold)
+                .map { candidate(for: $0, in: snapshot, store: store) }
+        }
+    }
+
     // MARK: Internals
 
     /// `numCandidates` clamped to the rows of `snapshot` (removed ones included, so never

@@ -47,15 +47,27 @@ enum Matcher {
         try searchBatch(snapshot, probes: [probe], k: k, threshold: threshold)[0]
     }
 
-    /// ``search(_:probe:k:threshold:)`` for each probe, in one blocked, parallel pass.
+    /// The best `k` *identities* whose best live row's similarity to `probe` is at least
+    /// `threshold`, each at that row, best first, ties broken by enrollment order: what
+    /// ``search(_:probe:k:threshold:)`` would give if each identity kept only its best row.
+    /// One pass, like ``search(_:probe:k:threshold:)``: the top-k keeps the best row of each
+    /// identity (``DistinctTopK``), reading a row's identity only when it could enter.
     ///
-    /// - Parameter kernels: the kernel table to use (tests pass one with the serial reference
-    ///   of the quantised kernel, to exercise that path on any CPU); the single-probe kernels
-    ///   must be those ``search(_:probe:k:threshold:)`` uses, the chosen table's.
-    static func searchBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int,
-                            threshold: Float, kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [[MatchHit]] {
-        guard !probes.isEmpty else { return [] }
-        for probe in probes { precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty) }
+    /// - Throws: `corruptStore` when a block's stored vectors fail their checksum.
+    static func searchDistinct(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float) throws -> [MatchHit] {
+        precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty)
+        let probeMatrix = AlignedFloats(count: max(1, snapshot.dimension))
+        probe.withUnsafeBufferPointer { probeMatrix.pointer.update(from: $0.baseAddress!, count: probe.count) }
+        let collectors = try scanSingle(snapshot, probe: probeMatrix, threshold: threshold) { DistinctTopK(capacity: k) }
+        var merged = DistinctTopK(capacity: k)
+        for collector in collectors {
+            for (entry, identity) in collector.kept { merged.offer(entry, identity: identity) }
+        }
+        return merged.sorted().map { MatchHit(score: $0.score, block: Int($0.position >> 32), row: Int($0.position & 0xFFFF_FFFF)) }
+    }
+
+    /// The work items of a scan: runs of at most ``itemRows`` rows of one block.
+    private static func plan(_ snapshot: CollectionSnapshot) -> [(block: Int, start: Int, count: Int)] {
         var plan: [(block: Int, start: Int, count: Int)] = []
         for (blockIndex, block) in snapshot.blocks.enumerated() {
             var start = 0
@@ -65,7 +77,72 @@ enum Matcher {
                 start += count
             }
         }
-        let items = plan
+        return plan
+    }
+
+    /// One probe over every live row of `snapshot` with the single-probe kernels, on every
+    /// core: each worker offers the rows that reach `threshold` to a collector of its own,
+    /// and the collectors are returned for the caller to merge.
+    private static func scanSingle<C: HitCollector>(_ snapshot: CollectionSnapshot, probe: AlignedFloats, threshold: Float,
+                                                    collector: @Sendable () -> C) throws -> [C] {
+        let items = plan(snapshot)
+        let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
+        let results = ResultSlots<C>(count: workers)
+        let next = Atomic<Int>(0)
+        let damaged = Atomic<Bool>(false)
+        let table = SendableKernels(lineup_kernels().pointee)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let kernels = table.kernels
+            let probePointer = UnsafePointer(probe.pointer)
+            var top = collector()
+            var scores = [Float](repeating: 0, count: tileRows)
+            scores.withUnsafeMutableBufferPointer { scores in
+                while true {
+                    let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard index < items.count else { break }
+                    let item = items[index]
+                    let block = snapshot.blocks[item.block]
+                    guard block.source.checkVectors(rows: item.start..<(item.start + item.count)) else {
+                        damaged.store(true, ordering: .relaxed)
+                        continue
+                    }
+                    let single: lineup_scores_fn = switch block.encoding {
+                    case .none: kernels.scores_f32
+                    case .fp16: kernels.scores_f16
+                    case .int8: kernels.scores_i8
+                    }
+                    block.source.withUnsafeVectors { rows, rowScales in
+                        var first = item.start
+                        let end = item.start + item.count
+                        while first < end {
+                            let count = min(tileRows, end - first)
+                            single(rows + first * block.stride, block.stride, count, block.dimension, probePointer,
+                                   rowScales.map { $0 + first }, scores.baseAddress)
+                            collect(scores.baseAddress!, count: count, firstRow: first, block: block, blockIndex: item.block,
+                                    threshold: threshold, into: &top)
+                            first += count
+                        }
+                    }
+                }
+            }
+            results.set(worker, top)
+        }
+        if damaged.load(ordering: .relaxed) {
+            throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
+        }
+        return results.values()
+    }
+
+    /// ``search(_:probe:k:threshold:)`` for each probe, in one blocked, parallel pass.
+    ///
+    /// - Parameter kernels: the kernel table to use (tests pass one with the serial reference
+    ///   of the quantised kernel, to exercise that path on any CPU); the single-probe kernels
+    ///   must be those ``search(_:probe:k:threshold:)`` uses, the chosen table's.
+    static func searchBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int,
+                            threshold: Float, kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [[MatchHit]] {
+        guard !probes.isEmpty else { return [] }
+        for probe in probes { precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty) }
+        let items = plan(snapshot)
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
         let results = ResultSlots<WorkerResult>(count: workers)
         let next = Atomic<Int>(0)
@@ -259,8 +336,8 @@ enum Matcher {
 
     /// Offers the live rows of one scored tile whose score reaches the threshold.
     @inline(__always)
-    private static func collect(_ scores: UnsafeMutablePointer<Float>, count: Int, firstRow: Int,
-                                block: VectorBlock, blockIndex: Int, threshold: Float, into top: inout TopK) {
+    private static func collect<C: HitCollector>(_ scores: UnsafeMutablePointer<Float>, count: Int, firstRow: Int,
+                                                 block: VectorBlock, blockIndex: Int, threshold: Float, into top: inout C) {
         let floor = max(threshold, top.entryScore)
         for index in 0..<count {
             // A cosine lies in [-1, 1]; rounding can push a sum just past either end. Clamp
@@ -270,7 +347,7 @@ enum Matcher {
             guard score >= floor else { continue }
             let row = firstRow + index
             guard block.isLive(row) else { continue }
-            top.offer(.init(score: score, position: UInt64(blockIndex) << 32 | UInt64(row)))
+            top.offer(.init(score: score, position: UInt64(blockIndex) << 32 | UInt64(row)), block: block, row: row)
         }
     }
 }

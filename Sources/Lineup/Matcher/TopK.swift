@@ -1,7 +1,7 @@
 /// The best `capacity` hits seen so far, by score (higher first) and then position (earlier
 /// first): a binary heap with the worst kept hit at the root, so a hit that cannot enter costs
 /// one comparison.
-struct TopK {
+struct TopK: Sendable {
     struct Entry: Sendable, Equatable {
         var score: Float
         /// The hit's place in enrollment order: block index in the high 32 bits, row in the low.
