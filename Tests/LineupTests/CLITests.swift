@@ -188,6 +188,23 @@ struct CLITests {
             #expect(similarities == similarities.sorted(by: >))
         }
 
+        // identify --distinct-identities: people, each once, at their best Faceprint — the
+        // full candidate list with repeats struck out (identities "id 0" … "id 4" repeat).
+        output = try Self.run(["identify", store, "people", "--probes", directory + "/probes.npy", "--top", "4",
+                               "--threshold=-1", "--distinct-identities"], in: directory)
+        Self.expectSuccess(output, "identify --distinct-identities")
+        let everything = try Self.run(["identify", store, "people", "--probes", directory + "/probes.npy", "--top", "20",
+                                       "--threshold=-1"], in: directory)
+        #expect(output.lines.count == 3)
+        for (line, full) in zip(output.lines, everything.lines) {
+            let people = try #require((try Self.json(line) as? [String: Any])?["candidates"] as? [[String: Any]])
+            let all = try #require((try Self.json(full) as? [String: Any])?["candidates"] as? [[String: Any]])
+            var seen = Set<String>()
+            let expected = all.filter { seen.insert($0["identity"] as! String).inserted }.prefix(4)
+            #expect(people.map { $0["uuid"] as? String } == expected.map { $0["uuid"] as? String })
+            #expect(people.map { $0["similarity"] as? Double } == expected.map { $0["similarity"] as? Double })
+        }
+
         // enroll from JSON lines on stdin
         let lines = (0..<2).map { index -> String in
             let vector = rng.vector(8).map { "\($0)" }.joined(separator: ",")

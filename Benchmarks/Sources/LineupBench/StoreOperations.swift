@@ -121,6 +121,8 @@ struct ProbeOperation: ParsableCommand {
     @Argument(help: "A .npy array of probes.") var probes: String
     @Option(name: .customLong("repeat"), help: "Single probes timed.") var repeatCount = 10
     @Option(name: .customLong("batch"), help: "Probes in the timed batch (0: none).") var batchSize = 0
+    @Flag(help: "Also time identifyTopIdentities (top-10 people), each probe right after identifyTopCandidates.")
+    var distinct = false
     @OptionGroup var sharedFlag: SharedFlag
 
     func run() throws {
@@ -132,16 +134,27 @@ struct ProbeOperation: ParsableCommand {
         try sdk.loadCollection(collection)
         _ = try sdk.identifyTopCandidate(faceprints[0], collectionName: collection)   // warm the page cache
         var times: [Double] = []
+        var distinctTimes: [Double] = []
         for index in 0..<repeatCount {
+            let probe = faceprints[index % faceprints.count]
             let start = ContinuousClock.now
-            _ = try sdk.identifyTopCandidates(faceprints[index % faceprints.count], numCandidates: 10,
-                                              threshold: -1, collectionName: collection)
+            _ = try sdk.identifyTopCandidates(probe, numCandidates: 10, threshold: -1, collectionName: collection)
             times.append(seconds(since: start))
+            if distinct {
+                let start = ContinuousClock.now
+                _ = try sdk.identifyTopIdentities(probe, numCandidates: 10, threshold: -1, collectionName: collection)
+                distinctTimes.append(seconds(since: start))
+            }
         }
         times.sort()
+        distinctTimes.sort()
         var values: [String: Any] = ["operation": "probe", "single_median_seconds": times[times.count / 2],
                                      "single_best_seconds": times[0],
                                      "faceprints": try sdk.getCollectionMetadata(collection).numFaceprints]
+        if distinct {
+            values["distinct_median_seconds"] = distinctTimes[distinctTimes.count / 2]
+            values["distinct_best_seconds"] = distinctTimes[0]
+        }
         // Resident memory after a scan: the mapped segments' pages plus the heap (VmRSS), and
         // what the process held before opening the store (runtime, probes), so that the
         // collection's own share can be told from the process's.

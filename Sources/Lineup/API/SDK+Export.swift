@@ -52,7 +52,7 @@ public final class FaceprintExport: Sendable {
                         guard block.isLive(row) else { return }
                         let stored = base + row * block.stride
                         decoded.withUnsafeMutableBufferPointer { output in
-                            Self.decode(stored, scale: scales.map { $0[row] }, encoding: block.encoding, into: output)
+                            block.encoding.decode(stored, scale: scales.map { $0[row] }, into: output)
                         }
                         try decoded.withUnsafeBufferPointer { vector in
                             try body(block.source.recordID(at: row).string, identity, vector)
@@ -62,25 +62,6 @@ public final class FaceprintExport: Sendable {
                 // What was read is on disk still: a gallery larger than memory streams out.
                 block.source.releaseVectorPages(rows: rows)
                 start = rows.upperBound
-            }
-        }
-    }
-
-    /// One stored row as float32: float32 copied, fp16 widened (exact), int8 times the row's
-    /// scale (the vector whose cosine the matcher reports).
-    static func decode(_ stored: UnsafeRawPointer, scale: Float?, encoding: VectorCompression,
-                       into output: UnsafeMutableBufferPointer<Float>) {
-        switch encoding {
-        case .none:
-            for index in output.indices { output[index] = stored.loadUnaligned(fromByteOffset: index * 4, as: Float.self) }
-        case .fp16:
-            for index in output.indices {
-                output[index] = Float(Float16(bitPattern: stored.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)))
-            }
-        case .int8:
-            let scale = scale ?? 1
-            for index in output.indices {
-                output[index] = Float(stored.load(fromByteOffset: index, as: Int8.self)) * scale
             }
         }
     }

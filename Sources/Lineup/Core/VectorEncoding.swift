@@ -51,3 +51,23 @@ package struct CollectionSettings: Sendable, Equatable {
     /// `CollectionMetadata.modelOptions`: the settings as a small JSON object.
     package var modelOptionsJSON: String { "{\"vector_compression\":\"\(compression.rawValue)\"}" }
 }
+
+extension VectorCompression {
+    /// One stored row as float32: float32 copied, fp16 widened (exact), int8 times the row's
+    /// scale (the vector whose cosine the matcher reports).
+    func decode(_ stored: UnsafeRawPointer, scale: Float?, into output: UnsafeMutableBufferPointer<Float>) {
+        switch self {
+        case .none:
+            for index in output.indices { output[index] = stored.loadUnaligned(fromByteOffset: index * 4, as: Float.self) }
+        case .fp16:
+            for index in output.indices {
+                output[index] = Float(Float16(bitPattern: stored.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)))
+            }
+        case .int8:
+            let scale = scale ?? 1
+            for index in output.indices {
+                output[index] = Float(stored.load(fromByteOffset: index, as: Int8.self)) * scale
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@ import Synchronization
 /// calibration, not a property of the engine: fit them to your own genuine and impostor score
 /// distributions (a logistic regression of same/different on similarity) and register them
 /// with ``register(_:forModel:)``.
-public struct MatchProbability: Sendable, Equatable {
+public struct MatchProbability: Sendable, Equatable, Codable {
     public var midpoint: Float
     public var steepness: Float
 
@@ -19,6 +19,20 @@ public struct MatchProbability: Sendable, Equatable {
                      "a calibration needs a finite midpoint and a positive, finite steepness")
         self.midpoint = midpoint
         self.steepness = steepness
+    }
+
+    private enum CodingKeys: String, CodingKey { case midpoint, steepness }
+
+    /// Decodes a curve, refusing what ``init(midpoint:steepness:)`` refuses.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let midpoint = try container.decode(Float.self, forKey: .midpoint)
+        let steepness = try container.decode(Float.self, forKey: .steepness)
+        guard midpoint.isFinite, steepness.isFinite, steepness > 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "a calibration needs a finite midpoint and a positive, finite steepness"))
+        }
+        self.init(midpoint: midpoint, steepness: steepness)
     }
 
     /// The probability for `similarity`, in [0, 1].
