@@ -87,6 +87,7 @@ bench: deps
 	python3 Benchmarks/backup_bench.py $(BACKUP_ARGS)
 	python3 Benchmarks/import_bench.py $(IMPORT_ARGS)
 	python3 Benchmarks/identities_bench.py $(IDENTITIES_ARGS)
+	python3 Benchmarks/calibration_bench.py $(CALIBRATION_ARGS)
 
 # The long reliability modes: 1,000 kill -9 trials, a longer crash workload.
 torture: deps

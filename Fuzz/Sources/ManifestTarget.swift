@@ -9,7 +9,11 @@ enum ManifestTarget {
         let image = try Fixtures.image(encrypted: false)
         var empty = Manifest.empty(storeID: RecordID(high: 1, low: 2))
         empty.generation = 3
-        return ["MANIFEST": image.files[FormatConstants.manifestName]!, "empty": empty.encoded()]
+        // Version 2: a calibrated collection's curve after its dimension.
+        var calibrated = try Manifest.decode(image.files[FormatConstants.manifestName]!)
+        calibrated.collections[0].curve = MatchProbability(midpoint: 0.42, steepness: 15)
+        return ["MANIFEST": image.files[FormatConstants.manifestName]!, "empty": empty.encoded(),
+                "calibrated": calibrated.encoded()]
     }
 
     static func run(_ input: [UInt8]) {

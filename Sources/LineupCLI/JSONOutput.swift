@@ -22,6 +22,8 @@ enum JSONOutput: Sendable {
     case bool(Bool)
     case integer(Int)
     case float(Float)
+    /// A double, as `Double.description` writes it (an error rate).
+    case double(Double)
     case string(String)
     case array([JSONOutput])
     /// An array of floats (a feature vector), kept unboxed: an export writes millions.
@@ -49,6 +51,8 @@ enum JSONOutput: Sendable {
         case .integer(let value):
             out += String(value)
         case .float(let value):
+            out += value.description
+        case .double(let value):
             out += value.description
         case .string(let value):
             Self.writeString(value, to: &out)

@@ -125,6 +125,64 @@ struct CLITests {
         #expect(output.status == 0, "\(comment): exit \(output.status), stderr \(output.stderr)", sourceLocation: sourceLocation)
     }
 
+    /// `lineup calibrate`: the curve fitted from the collection's pairs is printed (table or
+    /// JSON), stored (the next `identify` uses it), and drawn as a DET curve in an SVG file.
+    @Test func calibrate() throws {
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = directory + "/store"
+        var rng = SeededGenerator(seed: 8)
+        var vectors: [[Float]] = [], identities: [String] = []
+        for person in 0..<25 {
+            let centre = rng.vector(16)
+            for _ in 0..<4 {
+                vectors.append(zip(centre, rng.vector(16)).map { $0 + 0.8 * $1 })
+                identities.append("person \(person)")
+            }
+        }
+        try Data(Self.npy(vectors)).write(to: URL(fileURLWithPath: directory + "/vectors.npy"))
+        try Data((identities.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/ids.txt"))
+        try Data(Self.npy(Array(vectors[0..<1]))).write(to: URL(fileURLWithPath: directory + "/probe.npy"))
+        Self.expectSuccess(try Self.run(["create", store, "people"], in: directory), "create")
+        Self.expectSuccess(try Self.run(["import", store, "people", "--vectors", directory + "/vectors.npy",
+                                         "--identities", directory + "/ids.txt"], in: directory), "import")
+
+        let table = try Self.run(["calibrate", store, "people", "--target-far", "0.01"], in: directory)
+        Self.expectSuccess(table, "calibrate")
+        #expect(table.lines.first == "150 genuine pairs, 4800 impostor pairs")
+        #expect(table.lines.contains { $0.hasPrefix("0.500      ") }, "\(table.lines)")
+        #expect(table.lines.last?.hasPrefix("FAR <= 0.01: threshold ") == true)
+
+        let svg = directory + "/det.svg"
+        let output = try Self.run(["calibrate", store, "people", "--json", "--target-far", "0.01", "--plot", svg], in: directory)
+        Self.expectSuccess(output, "calibrate --json")
+        let report = try #require(try Self.json(output.stdout) as? [String: Any])
+        #expect(report["genuine_pairs"] as? Int == 150 && report["impostor_pairs"] as? Int == 4800)
+        let curve = try #require(report["curve"] as? [String: Double])
+        let points = try #require(report["points"] as? [[String: Double]])
+        #expect(points.count == 2001)
+        let threshold = try #require(report["threshold"] as? Double)
+        let first = try #require(points.first { $0["far"]! <= 0.01 })
+        #expect(first["threshold"] == threshold, "the lowest threshold with FAR <= 0.01")
+        let drawing = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(drawing.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\"") && drawing.hasSuffix("</svg>\n"))
+        #expect(drawing.contains("<polyline") && drawing.contains("<circle") && !drawing.contains("href"))
+
+        // The stored curve gives identify's match probabilities.
+        let identified = try Self.run(["identify", store, "people", "--probes", directory + "/probe.npy", "--top", "5",
+                                       "--threshold=-1"], in: directory)
+        Self.expectSuccess(identified, "identify")
+        let candidates = try #require((try Self.json(identified.stdout) as? [String: Any])?["candidates"] as? [[String: Any]])
+        let stored = MatchProbability(midpoint: Float(curve["midpoint"]!), steepness: Float(curve["steepness"]!))
+        for candidate in candidates {
+            let similarity = Float(try #require(candidate["similarity"] as? Double))
+            let probability = try #require(candidate["match_probability"] as? Double)
+            #expect(abs(probability - Double(stored.probability(forSimilarity: similarity))) < 1e-6)
+        }
+        // One identity only: refused, nothing stored.
+        Self.expectFailure(try Self.run(["calibrate", store, "missing"], in: directory), "a missing collection")
+    }
+
     @Test func workflow() throws {
         let directory = try Self.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -121,3 +121,79 @@ extension Calibration.Scores {
     /// The labels exchanged.
     var swapped: Calibration.Scores { .init(genuine: impostor, impostor: genuine) }
 }
+
+extension SDKTests.FileStore {
+    /// A gallery of `people` identities, `templates` Faceprints each, clustered around a
+    /// centre per person: genuine pairs well above impostor pairs, with some overlap.
+    static func enrollClusters(_ sdk: SDK, into collection: String, people: Int, templates: Int, dimension: Int = 32,
+                               seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        for person in 0..<people {
+            let centre = rng.vector(dimension)
+            for _ in 0..<templates {
+                let vector = zip(centre, rng.vector(dimension)).map { $0 + 0.9 * $1 }
+                _ = try sdk.enrollFaceprint(Faceprint(featureVector: vector), identity: "person \(person)", collectionName: collection)
+            }
+        }
+    }
+
+    /// `calibrate` stores the curve: every later candidate's probability comes from it, in
+    /// this process and after reopening, through checkpoints and compaction; a collection never
+    /// calibrated keeps its model's curve.
+    @Test func aCalibratedCurveIsStoredAndUsed() throws {
+        let directory = try Self.makeDirectory("calibrate")
+        defer { Self.cleanUp(directory) }
+        let path = directory + "/store"
+        var sdk = try Self.connect(path)
+        try sdk.createCollection("people")
+        try sdk.createCollection("others")
+        try sdk.loadCollection("people")
+        try Self.enrollClusters(sdk, into: "people", people: 30, templates: 4, seed: 1)
+        try sdk.loadCollection("others")
+        try Self.enrollClusters(sdk, into: "others", people: 3, templates: 2, seed: 2)
+        let report = try sdk.calibrate(collectionName: "people")
+        #expect(report.genuinePairs == 30 * 6)
+        #expect(report.impostorPairs == 120 * 119 / 2 - 30 * 6, "every impostor pair of a small gallery")
+        #expect(report.curve.steepness > 0 && report.curve.midpoint > -1 && report.curve.midpoint < 1)
+        #expect(report.points.count == 2001)
+
+        let probe = try sdk.export(collectionName: "people")
+        var first: (vector: [Float], identity: String)?
+        try probe.forEach { _, identity, vector in if first == nil { first = (Array(vector), identity) } }
+        let faceprint = Faceprint(featureVector: try #require(first).vector)
+        func check(_ sdk: SDK, _ comment: Comment) throws {
+            for candidate in try sdk.identifyTopCandidates(faceprint, numCandidates: 10, threshold: -1, collectionName: "people") {
+                #expect(candidate.matchProbability == report.curve.probability(forSimilarity: candidate.similarityMeasure), comment)
+            }
+            let model = MatchProbability.curve(forModel: sdk.options.frModel)
+            for candidate in try sdk.identifyTopCandidates(faceprint, numCandidates: 3, threshold: -1, collectionName: "others") {
+                #expect(candidate.matchProbability == model.probability(forSimilarity: candidate.similarityMeasure),
+                        "\(comment): a collection never calibrated keeps its model's curve")
+            }
+        }
+        try check(sdk, "this process")
+        try sdk.checkpoint()
+        _ = try sdk.removeByIdentity("person 3", collectionName: "people")
+        try sdk.compact(collectionName: "people")
+        try check(sdk, "after a checkpoint and a compaction")
+        sdk = try Self.connect(path)
+        try sdk.loadCollection("people")
+        try sdk.loadCollection("others")
+        try check(sdk, "after reopening")
+        #expect(StoreInspector.verify(path: path).isIntact)
+    }
+
+    @Test func calibrationNeedsBothKindsOfPairs() throws {
+        let directory = try Self.makeDirectory("calibrate-refused")
+        defer { Self.cleanUp(directory) }
+        let sdk = try Self.connect(directory + "/store")
+        try sdk.createCollection("one")
+        try sdk.loadCollection("one")
+        try Self.enrollClusters(sdk, into: "one", people: 1, templates: 3, seed: 3)
+        expectError(.invalidArgument, "one identity") { _ = try sdk.calibrate(collectionName: "one") }
+        try sdk.createCollection("singles")
+        try sdk.loadCollection("singles")
+        try Self.enrollClusters(sdk, into: "singles", people: 4, templates: 1, seed: 4)
+        expectError(.invalidArgument, "no identity twice") { _ = try sdk.calibrate(collectionName: "singles") }
+    }
+}

@@ -653,7 +653,7 @@ extension SDKTests {
             }
             // A newer manifest version is refused, and not modified.
             var newer = original
-            newer[8] = 2
+            newer[8] = 3
             let crc = Checksum.crc32c(newer[0..<(newer.count - 4)])
             for index in 0..<4 { newer[newer.count - 4 + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index))) }
             try Self.write(newer, path + "/MANIFEST")

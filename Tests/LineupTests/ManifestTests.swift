@@ -128,7 +128,8 @@ import Testing
     }
 
     @Test func newerVersionIsUnsupported() {
-        for version: UInt16 in [2, 3, 0xFFFF] {
+        // Version 2 is the current manifest's (a calibrated collection); 3 is newer.
+        for version: UInt16 in [3, 4, 0xFFFF] {
             var bytes = Self.sample().encoded()
             bytes[8] = UInt8(truncatingIfNeeded: version)
             bytes[9] = UInt8(truncatingIfNeeded: version >> 8)
@@ -137,10 +138,45 @@ import Testing
         }
         // Even a newer manifest whose later bytes a version-1 reader could not parse.
         var newer = Manifest.empty(storeID: Self.storeID).encoded()
-        newer[8] = 2
+        newer[8] = 3
         newer.insert(contentsOf: [1, 2, 3, 4, 5], at: newer.count - 4)
         Self.fixCRC(&newer)
         #expect(Self.code(newer) == .unsupportedFormatVersion)
+    }
+
+    /// A calibrated collection's curve: written as version 2 (only then), read back exactly;
+    /// the flag in a version-1 manifest, an unknown flag or a curve no calibration gives is
+    /// damage.
+    @Test func calibrationCurvesRoundTripInVersionTwo() throws {
+        var manifest = Self.sample()
+        #expect(manifest.encoded()[8] == 1, "no curve: version 1, readable by builds that read only it")
+        manifest.collections[0].curve = MatchProbability(midpoint: 0.41, steepness: 17.5)
+        let bytes = manifest.encoded()
+        #expect(bytes[8] == 2)
+        #expect(try Manifest.decode(bytes) == manifest)
+        var asVersionOne = bytes
+        asVersionOne[8] = 1
+        Self.fixCRC(&asVersionOne)
+        #expect(Self.code(asVersionOne) == .corruptStore, "the flag in a version-1 manifest")
+        var versionTwoWithoutCurves = Self.sample().encoded()
+        versionTwoWithoutCurves[8] = 2
+        Self.fixCRC(&versionTwoWithoutCurves)
+        #expect(Self.code(versionTwoWithoutCurves) == .corruptStore, "version 2 without a calibrated collection")
+        // The flag byte follows the first collection's encoding byte.
+        let name = manifest.collections[0].name.utf8.count, model = manifest.collections[0].settings.modelName.utf8.count
+        let flagOffset = 8 + 2 + 2 + 4 + 16 + 8 * 4 + 4 + 4 + 4 + 2 + name + 2 + model + 1
+        #expect(bytes[flagOffset] == 1)
+        var unknown = bytes
+        unknown[flagOffset] = 3
+        Self.fixCRC(&unknown)
+        #expect(Self.code(unknown) == .corruptStore, "an unknown flag")
+        for (midpoint, steepness) in [(Float.nan, Float(1)), (0.4, 0), (0.4, -2), (0.4, .infinity)] {
+            var bad = bytes
+            withUnsafeBytes(of: midpoint.bitPattern.littleEndian) { bad.replaceSubrange((flagOffset + 7)..<(flagOffset + 11), with: $0) }
+            withUnsafeBytes(of: steepness.bitPattern.littleEndian) { bad.replaceSubrange((flagOffset + 11)..<(flagOffset + 15), with: $0) }
+            Self.fixCRC(&bad)
+            #expect(Self.code(bad) == .corruptStore, "curve \(midpoint), \(steepness)")
+        }
     }
 
     @Test func versionZeroIsCorruption() {

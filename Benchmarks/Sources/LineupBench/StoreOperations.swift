@@ -262,3 +262,21 @@ struct CompactOperation: ParsableCommand {
         report(values)
     }
 }
+
+struct CalibrateOperation: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "calibrate", abstract: "Time a calibration of the collection.")
+    @OptionGroup var storeArguments: StoreArguments
+
+    func run() throws {
+        let sdk = try connect(storeArguments.store, shared: false)
+        try sdk.loadCollection(storeArguments.collection)
+        let start = ContinuousClock.now
+        let calibration = try sdk.calibrate(collectionName: storeArguments.collection)
+        let elapsed = seconds(since: start)
+        report(["operation": "calibrate", "seconds": elapsed, "genuine_pairs": calibration.genuinePairs,
+                "impostor_pairs": calibration.impostorPairs, "midpoint": Double(calibration.curve.midpoint),
+                "steepness": Double(calibration.curve.steepness),
+                "threshold_far_1e-3": calibration.threshold(forFalseAcceptRate: 1e-3).map(Double.init) ?? -2])
+    }
+}
+

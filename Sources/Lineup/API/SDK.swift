@@ -320,7 +320,7 @@ public final class SDK: Sendable {
         return Candidate(uuid: source.recordID(at: hit.row).string,
                          identity: source.identity(at: hit.row),
                          similarityMeasure: similarity,
-                         matchProbability: MatchProbability.curve(forModel: store.settings.modelName)
+                         matchProbability: (store.calibratedCurve ?? MatchProbability.curve(forModel: store.settings.modelName))
                             .probability(forSimilarity: similarity))
     }
 }

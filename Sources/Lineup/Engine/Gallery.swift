@@ -37,11 +37,19 @@ package final class Gallery: Sendable {
         var rowsByID: [RecordID: RowReference] = [:]
         var rowsByIdentity: [ExactText: [RowReference]] = [:]
         var isDropped = false
+        /// The calibrated match-probability curve (memory backend), nil until calibrated.
+        var curve: MatchProbability?
     }
 
     package init(settings: CollectionSettings, dimension: Int = 0) {
         self.settings = settings
         self.state = Mutex(State(dimension: dimension))
+    }
+
+    /// The calibrated match-probability curve (the memory backend keeps it here).
+    package var curve: MatchProbability? {
+        get { state.withLock { $0.curve } }
+        set { state.withLock { $0.curve = newValue } }
     }
 
     /// The fixed dimension, or 0 before the first enrollment.

@@ -139,23 +139,25 @@ enum FramedHeader {
         case newerVersion(UInt16)
     }
 
-    /// Checks the frame of `bytes[0 ..< length]` and returns its version and a reader over the
-    /// bytes before the checksum, positioned after the version.
-    static func open(_ bytes: UnsafeRawBufferPointer, magic: [UInt8], length: Int) throws(Problem) -> (version: UInt16, reader: ByteReader) {
+    /// Checks the frame of `bytes[0 ..< length]` (a version from 1 to `newest`) and returns its
+    /// version and a reader over the bytes before the checksum, positioned after the version.
+    static func open(_ bytes: UnsafeRawBufferPointer, magic: [UInt8], length: Int,
+                     newest: UInt16 = FormatConstants.formatVersion) throws(Problem) -> (version: UInt16, reader: ByteReader) {
         guard length >= magic.count + 6, bytes.count >= length, bytes.prefix(magic.count).elementsEqual(magic),
               Checksum.trailingCRC32CMatches(bytes, length: length) else { throw .damaged }
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[0..<(length - 4)]), offset: magic.count)
         guard let version = try? reader.u16(), version >= 1 else { throw .damaged }
-        guard version <= FormatConstants.formatVersion else { throw .newerVersion(version) }
+        guard version <= newest else { throw .newerVersion(version) }
         return (version, reader)
     }
 
     /// ``open(_:magic:length:)`` for decoders that throw `LineupError`: `corruptStore` as
     /// `damaged`, `unsupportedFormatVersion` saying that `what` was written by a newer version.
-    static func open(_ bytes: UnsafeRawBufferPointer, magic: [UInt8], length: Int, damaged: LineupError,
+    static func open(_ bytes: UnsafeRawBufferPointer, magic: [UInt8], length: Int,
+                     newest: UInt16 = FormatConstants.formatVersion, damaged: LineupError,
                      newer: (UInt16) -> String) throws(LineupError) -> (version: UInt16, reader: ByteReader) {
         do {
-            return try open(bytes, magic: magic, length: length)
+            return try open(bytes, magic: magic, length: length, newest: newest)
         } catch {
             switch error {
             case .damaged: throw damaged

@@ -3,6 +3,8 @@
 enum FormatConstants {
     /// FORMAT.md, "Versions": the format this code writes, and the newest it reads.
     static let formatVersion: UInt16 = 1
+    /// The newest manifest version, written when a collection is calibrated (FORMAT.md §7).
+    static let manifestVersion: UInt16 = 2
 
     // FORMAT.md, "Store directory".
     static let manifestName = "MANIFEST"

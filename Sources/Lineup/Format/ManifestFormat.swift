@@ -16,6 +16,9 @@ struct Manifest: Equatable, Sendable {
         /// 0 until the first enrollment fixes it.
         var dimension: Int
         var segments: [SegmentEntry]
+        /// The match-probability curve fitted to the collection's own pairs
+        /// (``SDK/calibrate(collectionName:)``); nil until calibrated.
+        var curve: MatchProbability? = nil
     }
 
     var storeID: RecordID
@@ -30,6 +33,9 @@ struct Manifest: Equatable, Sendable {
     var nextCollectionID: UInt32
     var collections: [CollectionEntry]
 
+    /// A collection entry's flag: a calibration curve follows its dimension (version 2).
+    static let calibratedFlag: UInt8 = 1
+
     /// A new, empty store's first manifest.
     static func empty(storeID: RecordID) -> Manifest {
         Manifest(storeID: storeID, generation: 1, journalNumber: 1, checkpointSequence: 0,
@@ -40,7 +46,9 @@ struct Manifest: Equatable, Sendable {
     func encoded() -> [UInt8] {
         var writer = ByteWriter()
         writer.raw(FormatConstants.manifestMagic)
-        writer.u16(FormatConstants.formatVersion)
+        // Version 2 only where it is needed (a calibrated collection), so that stores never
+        // calibrated stay readable by builds that read version 1.
+        writer.u16(collections.contains { $0.curve != nil } ? FormatConstants.manifestVersion : 1)
         writer.u16(0)
         writer.u32(0)
         writer.recordID(storeID)
@@ -55,9 +63,13 @@ struct Manifest: Equatable, Sendable {
             writer.string16(collection.name)
             writer.string16(collection.settings.modelName)
             writer.u8(collection.settings.compression.formatCode)
-            writer.u8(0)
+            writer.u8(collection.curve == nil ? 0 : Manifest.calibratedFlag)
             writer.u16(0)
             writer.u32(UInt32(collection.dimension))
+            if let curve = collection.curve {
+                writer.f32(curve.midpoint)
+                writer.f32(curve.steepness)
+            }
             writer.u32(UInt32(collection.segments.count))
             for segment in collection.segments {
                 writer.u64(segment.number)
@@ -78,7 +90,8 @@ struct Manifest: Equatable, Sendable {
         let damaged = LineupError(.corruptStore, "the manifest is damaged")
         do {
             return try bytes.withUnsafeBytes { raw in
-                var (_, reader) = try FramedHeader.open(raw, magic: FormatConstants.manifestMagic, length: raw.count, damaged: damaged) {
+                var (version, reader) = try FramedHeader.open(raw, magic: FormatConstants.manifestMagic, length: raw.count,
+                                                              newest: FormatConstants.manifestVersion, damaged: damaged) {
                     "the store was written by a newer version of Lineup (format \($0))"
                 }
                 guard try reader.u16() == 0, try reader.u32() == 0 else { throw damaged }
@@ -92,9 +105,16 @@ struct Manifest: Equatable, Sendable {
                     let id = try reader.u32()
                     let name = try reader.string16()
                     let model = try reader.string16()
-                    guard let compression = VectorCompression(formatCode: try reader.u8()),
-                          try reader.u8() == 0, try reader.u16() == 0 else { throw damaged }
+                    guard let compression = VectorCompression(formatCode: try reader.u8()) else { throw damaged }
+                    let flags = try reader.u8()
+                    guard flags & ~(version >= 2 ? Manifest.calibratedFlag : 0) == 0, try reader.u16() == 0 else { throw damaged }
                     let dimension = Int(try reader.u32())
+                    var curve: MatchProbability?
+                    if flags & Manifest.calibratedFlag != 0 {
+                        let midpoint = try reader.f32(), steepness = try reader.f32()
+                        guard midpoint.isFinite, steepness.isFinite, steepness > 0 else { throw damaged }
+                        curve = MatchProbability(midpoint: midpoint, steepness: steepness)
+                    }
                     let segmentCount = Int(try reader.u32())
                     guard id > 0, id < manifest.nextCollectionID, ids.insert(id).inserted,
                           names.insert(ExactText(name)).inserted, !name.isEmpty, !model.isEmpty,
@@ -121,9 +141,11 @@ struct Manifest: Equatable, Sendable {
                     }
                     manifest.collections.append(CollectionEntry(
                         id: id, name: name, settings: CollectionSettings(modelName: model, compression: compression),
-                        dimension: dimension, segments: segments))
+                        dimension: dimension, segments: segments, curve: curve))
                 }
-                guard reader.remaining == 0, manifest.generation > 0, manifest.journalNumber > 0 else { throw damaged }
+                // Version 2 exactly when a collection is calibrated: one encoding per manifest.
+                guard reader.remaining == 0, manifest.generation > 0, manifest.journalNumber > 0,
+                      (version >= 2) == manifest.collections.contains(where: { $0.curve != nil }) else { throw damaged }
                 return manifest
             }
         } catch let error as LineupError {

@@ -80,10 +80,12 @@ enum Calibration {
         return Scores(genuine: genuine, impostor: impostor)
     }
 
+    /// The weight of the ridge on the slope in ``fit(_:)``.
+    static let ridge = 1e-6
+
     /// The logistic curve that maximises the likelihood of `scores`, the two classes weighted
-    /// equally; nil when there is no genuine or no impostor pair, or when the classes do not
-    /// order themselves (genuine pairs no more similar than impostor pairs) or separate
-    /// perfectly (the likelihood then grows without bound).
+    /// equally; nil when there is no genuine or no impostor pair, or when genuine pairs are no
+    /// more similar than impostor pairs (no increasing curve fits).
     static func fit(_ scores: Scores) -> MatchProbability? {
         guard !scores.genuine.isEmpty, !scores.impostor.isEmpty else { return nil }
         // p = σ(a·s + b); Newton's method in double precision, from a = 0, b = 0.
@@ -105,6 +107,11 @@ enum Calibration {
             }
             for score in scores.genuine { add(score, label: 1, weight: genuineWeight) }
             for score in scores.impostor { add(score, label: 0, weight: impostorWeight) }
+            // A faint ridge on the slope keeps classes that never overlap (the likelihood then
+            // grows without bound as the curve steepens) to a finite, very steep curve; on
+            // overlapping classes it moves the fit by far less than its sampling error.
+            gradientA -= ridge * a
+            haa += ridge
             let determinant = haa * hbb - hab * hab
             guard determinant > 1e-300 else { return nil }
             let stepA = (hbb * gradientA - hab * gradientB) / determinant

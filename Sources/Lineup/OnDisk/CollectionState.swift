@@ -16,6 +16,8 @@ final class CollectionState: Sendable {
         var removed: [DeletionBitmap?]
         var tail: Gallery
         var isDropped = false
+        /// The calibrated match-probability curve (the manifest's), nil until calibrated.
+        var curve: MatchProbability?
     }
 
     private let inner: Mutex<Inner>
@@ -27,13 +29,19 @@ final class CollectionState: Sendable {
     nonisolated(unsafe) var pendingRemovals: Set<RecordID> = []
 
     init(id: UInt32, name: String, settings: CollectionSettings, dimension: Int,
-         segments: [Segment], removed: [DeletionBitmap?]) {
+         segments: [Segment], removed: [DeletionBitmap?], curve: MatchProbability? = nil) {
         self.id = id
         self.name = name
         self.settings = settings
         self.reservedDimension = dimension
         inner = Mutex(Inner(dimension: dimension, segments: segments, removed: removed,
-                            tail: Gallery(settings: settings, dimension: dimension)))
+                            tail: Gallery(settings: settings, dimension: dimension), curve: curve))
+    }
+
+    /// The calibrated match-probability curve, nil until calibrated.
+    var curve: MatchProbability? {
+        get { inner.withLock { $0.curve } }
+        set { inner.withLock { $0.curve = newValue } }
     }
 
     var isDropped: Bool { inner.withLock { $0.isDropped } }
@@ -177,6 +185,7 @@ final class CollectionState: Sendable {
         let contents = other.inner.withLock { $0 }
         inner.withLock { $0 = contents }
         reservedDimension = other.reservedDimension
+        pendingEnrollments = []
         pendingRemovals = []
     }
 

@@ -208,7 +208,7 @@ final class FileCollection: CollectionStore {
         // The payload depends on nothing the commit lock guards: build it before taking it.
         let payload = JournalFormat.encodeEnrollments(batch)
         let ids = batch.map(\.id)
-        _ = try store.commit(collection: state, type: .enroll) {
+        _ = try store.commit(collection: state, type: .enroll, rows: batch.count) {
             // Everything that could fail is checked here, before the record is written.
             state.reservedDimension = try state.checkEnrollment(batch, wholeCollection: true)
             state.pendingEnrollments.formUnion(ids)
@@ -261,6 +261,12 @@ final class FileCollection: CollectionStore {
     }
 
     func metadata() throws -> CollectionMetadata { state.metadata(encrypted: store.isEncrypted) }
+
+    var calibratedCurve: MatchProbability? { state.curve }
+
+    func setCalibratedCurve(_ curve: MatchProbability) throws {
+        try store.setCurve(curve, of: state)
+    }
 
     func identities() throws -> [String: String] { state.identityMap() }
 }

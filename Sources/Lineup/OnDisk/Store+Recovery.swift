@@ -46,7 +46,8 @@ extension Store {
                                : DeletionBitmap(rows: segment.rowCount).removing(segmentEntry.removedRows.map { Int($0) }, capacity: segment.rowCount))
             }
             states[entry.id] = CollectionState(id: entry.id, name: entry.name, settings: entry.settings,
-                                               dimension: entry.dimension, segments: segments, removed: removed)
+                                               dimension: entry.dimension, segments: segments, removed: removed,
+                                               curve: entry.curve)
         }
 
         // The journal after the checkpoint.

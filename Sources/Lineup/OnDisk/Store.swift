@@ -92,13 +92,16 @@ final class Store: @unchecked Sendable {
 
     final class PendingRecord {
         var record: JournalFormat.Record
+        /// Rows the record adds to its collection's tail (an enrollment's batch; 0 for a removal).
+        let rows: Int
         let apply: () -> Int
         /// Takes back what `prepare` reserved, for a change that was not written.
         let undo: () -> Void
         var result: Result<Int, LineupError>?
 
-        init(record: JournalFormat.Record, apply: @escaping () -> Int, undo: @escaping () -> Void) {
+        init(record: JournalFormat.Record, rows: Int, apply: @escaping () -> Int, undo: @escaping () -> Void) {
             self.record = record
+            self.rows = rows
             self.apply = apply
             self.undo = undo
         }
@@ -163,8 +166,11 @@ final class Store: @unchecked Sendable {
             if shared, let createdLock { fileSystem.unlock(createdLock) }
         } catch {
             if let createdLock { fileSystem.unlock(createdLock); fileSystem.close(createdLock) }
+            // Forgotten as well as closed: the deinit's closeFiles() must not close them again.
             commitLock.lock()
             let journal = commitLock.state.journal
+            commitLock.state.journal = nil
+            commitLock.state.lockDescriptor = nil
             commitLock.unlock()
             if let journal { fileSystem.close(journal.descriptor) }
             throw error
@@ -187,6 +193,8 @@ final class Store: @unchecked Sendable {
         commitLock.withLock {
             locked.closed = true
             waitForLeader()
+            // Changes queued behind the last leader are never written now.
+            failPending(LineupError(.databaseNotConnected, "the store is closed"))
         }
         compactionsRunning.wait()
         closeFiles()
@@ -254,6 +262,24 @@ final class Store: @unchecked Sendable {
             // The journal may still hold the collection's enrollments: a checkpoint starts a new
             // one without them and deletes the old (FORMAT.md, "Compaction": erasure).
             if locked.journalLength > FormatConstants.journalHeaderSize { try checkpointAsLeader() }
+        }
+    }
+
+    /// Stores `curve` as `state`'s collection's match-probability curve: one manifest
+    /// replacement, durable on return, carried by every later manifest (checkpoints, imports,
+    /// compactions) until replaced.
+    ///
+    /// - Throws: `noCollectionFound` once deleted; `readOnly` after a failed write.
+    func setCurve(_ curve: MatchProbability, of state: CollectionState) throws {
+        try exclusively {
+            guard !state.isDropped, let index = locked.manifest.collections.firstIndex(where: { $0.id == state.id }) else {
+                throw LineupError.noCollection(state.name)
+            }
+            var next = locked.manifest
+            next.collections[index].curve = curve
+            next.generation += 1
+            try publish(next)
+            state.curve = curve
         }
     }
 
@@ -350,7 +376,8 @@ final class Store: @unchecked Sendable {
     /// which runs under the lock once the record is durable, in sequence order, and returns
     /// the call's count, and `undo`, which takes back what `prepare` reserved when the record
     /// could not be written.
-    func commit(collection state: CollectionState, type: RecordType,
+    /// `rows` is how many rows the record adds to the collection's tail (0 for a removal).
+    func commit(collection state: CollectionState, type: RecordType, rows: Int = 0,
                 prepare: () throws -> (payload: [UInt8], apply: () -> Int, undo: () -> Void)) throws -> Int {
         commitLock.lock()
         defer { commitLock.unlock() }
@@ -359,7 +386,7 @@ final class Store: @unchecked Sendable {
         func append() throws -> PendingRecord {
             let (payload, apply, undo) = try prepare()
             let entry = PendingRecord(record: .init(sequence: locked.nextSequence, collectionID: state.id, type: type,
-                                                    isCommit: false, payload: payload), apply: apply, undo: undo)
+                                                    isCommit: false, payload: payload), rows: rows, apply: apply, undo: undo)
             locked.nextSequence += 1
             return entry
         }
@@ -379,6 +406,8 @@ final class Store: @unchecked Sendable {
         while entry.result == nil {
             if locked.leaderActive {
                 commitLock.wait()
+            } else if locked.closed {
+                failPending(LineupError(.databaseNotConnected, "the store is closed"))
             } else {
                 asLeader {
                     let batch = locked.pending
@@ -388,6 +417,21 @@ final class Store: @unchecked Sendable {
             }
         }
         return try entry.result!.get()
+    }
+
+    /// Fails every change still waiting for a leader with `error`, taking back what each
+    /// reserved, latest first, so that the sequence numbers stay contiguous. The commit lock
+    /// held, no leader active.
+    private func failPending(_ error: LineupError) {
+        let dropped = locked.pending
+        guard let first = dropped.first else { return }
+        locked.pending = []
+        for entry in dropped.reversed() {
+            entry.undo()
+            entry.result = .failure(error)
+        }
+        locked.nextSequence = first.record.sequence
+        commitLock.broadcast()
     }
 
     /// Writes and syncs `batch` as one commit group, applies it, and checkpoints when due.
@@ -402,13 +446,18 @@ final class Store: @unchecked Sendable {
     /// due keeps the lock (a checkpoint needs it).
     private func writeGroup(_ batch: [PendingRecord]) {
         if let failure = locked.failure {
-            for entry in batch { entry.result = .failure(failure) }
+            for entry in batch.reversed() {
+                entry.undo()
+                entry.result = .failure(failure)
+            }
+            if let first = batch.first { locked.nextSequence = first.record.sequence }
             return
         }
         let writer = locked.journal!
         let offset = locked.journalLength
         let releaseEarly = isShared && locked.sharedLockDepth == 1
         let largestTail = releaseEarly ? locked.collections.values.reduce(0) { max($0, $1.tail.rowCount) } : 0
+        let addedRows = batch.reduce(0) { $0 + $1.rows }
         // Encoding and I/O happen without the lock, so callers keep queueing meanwhile.
         commitLock.unlock()
         var append = JournalWriter.Append(offset: offset, bytes: [])
@@ -418,7 +467,7 @@ final class Store: @unchecked Sendable {
             append = try writer.encodeGroup(batch.map(\.record), at: offset, cipher: cipher)
             try writer.write(&append)
             written = true
-            if releaseEarly && append.end < journalLimit && largestTail + batch.count < sealRows {
+            if releaseEarly && append.end < journalLimit && largestTail + addedRows < sealRows {
                 releaseSharedLockEarly()
             }
             if durability == .full { try writer.sync() }
@@ -432,7 +481,9 @@ final class Store: @unchecked Sendable {
             locked.journalLength = append.end
             locked.journal?.didAppend(append)
             for entry in batch { entry.result = .success(entry.apply()) }
-            if checkpointDue() { checkpoint() }
+            // Not in shared mode once the store lock went back early (a checkpoint needs it;
+            // the next commit makes it, holding the lock).
+            if checkpointDue() && (!isShared || locked.sharedLockDepth > 0) { checkpoint() }
             scheduleCompactionIfDue()
             return
         }
@@ -450,8 +501,20 @@ final class Store: @unchecked Sendable {
             }
             locked.nextSequence = batch[0].record.sequence
         } else {
-            turnReadOnly(after: "a failed journal write", ioFailure)
-            for entry in batch { entry.result = .failure(notDurable) }
+            let failure = turnReadOnly(after: "a failed journal write", ioFailure)
+            // What reserved state the changes hold goes back, as for a full disk: the group's
+            // changes fail as not durable, those queued behind it with the store's failure.
+            let queued = locked.pending
+            locked.pending = []
+            for entry in queued.reversed() {
+                entry.undo()
+                entry.result = .failure(failure)
+            }
+            for entry in batch.reversed() {
+                entry.undo()
+                entry.result = .failure(notDurable)
+            }
+            locked.nextSequence = batch[0].record.sequence
         }
     }
 

@@ -82,6 +82,10 @@ final class MemoryCollection: CollectionStore {
     }
 
     func identities() throws -> [String: String] { gallery.identities() }
+
+    var calibratedCurve: MatchProbability? { gallery.curve }
+
+    func setCalibratedCurve(_ curve: MatchProbability) throws { gallery.curve = curve }
 }
 
 extension LineupError {

@@ -127,6 +127,16 @@ package protocol CollectionStore: AnyObject, Sendable {
 
     func identities() throws -> [String: String]
 
+    /// The curve fitted to the collection's own pairs (``SDK/calibrate(collectionName:)``),
+    /// nil until calibrated: candidates then use their model's curve.
+    var calibratedCurve: MatchProbability? { get }
+
+    /// Stores `curve` with the collection, as durable as the backend promises, for every
+    /// later candidate of it in any process.
+    ///
+    /// - Throws: `featureNotSupported` where the backend cannot store one.
+    func setCalibratedCurve(_ curve: MatchProbability) throws
+
     /// Stores `count` enrollments of `dimension` elements that `row` hands over in order, all
     /// or none — a bulk import read from files. `checkingIDs`: refuse (`invalidArgument`) a
     /// UUID that belongs to a live Faceprint of the collection already. The on-disk store
@@ -136,6 +146,12 @@ package protocol CollectionStore: AnyObject, Sendable {
 }
 
 extension CollectionStore {
+    package var calibratedCurve: MatchProbability? { nil }
+
+    package func setCalibratedCurve(_ curve: MatchProbability) throws {
+        throw LineupError(.featureNotSupported, "this database cannot store a calibration yet")
+    }
+
     package func enroll(count: Int, dimension: Int, checkingIDs: Bool, row: (Int) throws -> PreparedEnrollment) throws {
         var batch: [PreparedEnrollment] = []
         batch.reserveCapacity(count)
