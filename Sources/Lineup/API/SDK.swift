@@ -215,19 +215,9 @@ public final class SDK: Sendable {
     public func batchIdentifyTopCandidates(_ faceprints: [Faceprint], numCandidates: Int,
                                            threshold: Float = 0.4,
                                            collectionName: String = "") throws -> [[Candidate]] {
-        try Validation.candidateCount(numCandidates)
-        try Validation.threshold(threshold)
-        for faceprint in faceprints { try Validation.featureVector(faceprint.featureVector) }
-        try Validation.collectionReference(collectionName)
-        let store = try connection().resolve(collectionName)
-        let snapshot = try store.snapshot()
-        for faceprint in faceprints { try checkProbe(faceprint, against: store, snapshot: snapshot) }
-        guard !faceprints.isEmpty else { return [] }
-        guard snapshot.dimension > 0 else { return faceprints.map { _ in [] } }
-        let probes = faceprints.map { VectorEncoder.normalized($0.featureVector) }
-        let hits = try Matcher.searchBatch(snapshot, probes: probes, k: Self.clamped(numCandidates, snapshot),
-                                           threshold: threshold)
-        return hits.map { $0.map { candidate(for: $0, in: snapshot, store: store) } }
+        try identify(faceprints, numCandidates: numCandidates, threshold: threshold, collectionName: collectionName) {
+            try Matcher.searchBatch($0, probes: $1, k: $2, threshold: threshold)
+        }
     }
 
     /// Up to `numCandidates` Faceprints whose cosine similarity to the probe is at least
@@ -241,17 +231,9 @@ public final class SDK: Sendable {
     public func identifyTopCandidates(_ faceprint: Faceprint, numCandidates: Int,
                                       threshold: Float = 0.4,
                                       collectionName: String = "") throws -> [Candidate] {
-        try Validation.candidateCount(numCandidates)
-        try Validation.threshold(threshold)
-        try Validation.featureVector(faceprint.featureVector)
-        try Validation.collectionReference(collectionName)
-        let store = try connection().resolve(collectionName)
-        let snapshot = try store.snapshot()
-        try checkProbe(faceprint, against: store, snapshot: snapshot)
-        guard snapshot.dimension > 0 else { return [] }
-        let probe = VectorEncoder.normalized(faceprint.featureVector)
-        return try Matcher.search(snapshot, probe: probe, k: Self.clamped(numCandidates, snapshot), threshold: threshold)
-            .map { candidate(for: $0, in: snapshot, store: store) }
+        try identify([faceprint], numCandidates: numCandidates, threshold: threshold, collectionName: collectionName) {
+            [try Matcher.search($0, probe: $1[0], k: $2, threshold: threshold)]
+        }[0]
     }
 
     /// The best `numCandidates` *people*: each identity at most once, at its best-scoring
@@ -271,6 +253,19 @@ public final class SDK: Sendable {
     /// order, over one snapshot. An empty list gives an empty result.
     public func batchIdentifyTopIdentities(_ faceprints: [Faceprint], numCandidates: Int, threshold: Float = 0.4,
                                            collectionName: String = "") throws -> [[Candidate]] {
+        try identify(faceprints, numCandidates: numCandidates, threshold: threshold, collectionName: collectionName) { snapshot, probes, k in
+            try probes.map { try Matcher.searchDistinct(snapshot, probe: $0, k: k, threshold: threshold) }
+        }
+    }
+
+    // MARK: Internals
+
+    /// What every identification does around its search: checks the arguments, resolves the
+    /// collection, takes one snapshot, checks each probe against it, and turns the hits
+    /// `search` finds (for the normalised probes and `numCandidates` clamped to the snapshot)
+    /// into candidates. An empty list of probes, or an empty collection, searches nothing.
+    private func identify(_ faceprints: [Faceprint], numCandidates: Int, threshold: Float, collectionName: String,
+                          search: (CollectionSnapshot, [[Float]], Int) throws -> [[MatchHit]]) throws -> [[Candidate]] {
         try Validation.candidateCount(numCandidates)
         try Validation.threshold(threshold)
         for faceprint in faceprints { try Validation.featureVector(faceprint.featureVector) }
@@ -278,15 +273,13 @@ public final class SDK: Sendable {
         let store = try connection().resolve(collectionName)
         let snapshot = try store.snapshot()
         for faceprint in faceprints { try checkProbe(faceprint, against: store, snapshot: snapshot) }
+        guard !faceprints.isEmpty else { return [] }
         guard snapshot.dimension > 0 else { return faceprints.map { _ in [] } }
-        return try faceprints.map { faceprint in
-            try Matcher.searchDistinct(snapshot, probe: VectorEncoder.normalized(faceprint.featureVector),
-                                       k: Self.clamped(numCandidates, snapshot), threshold: threshold)
-                .map { candidate(for: $0, in: snapshot, store: store) }
+        let probes = faceprints.map { VectorEncoder.normalized($0.featureVector) }
+        return try search(snapshot, probes, Self.clamped(numCandidates, snapshot)).map { hits in
+            hits.map { candidate(for: $0, in: snapshot, store: store) }
         }
     }
-
-    // MARK: Internals
 
     /// `numCandidates` clamped to the rows of `snapshot` (removed ones included, so never
     /// below the live count): the matcher sizes its per-probe buffers by k.

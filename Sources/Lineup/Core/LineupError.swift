@@ -122,6 +122,12 @@ public struct LineupError: Error, Sendable, CustomStringConvertible, Equatable {
 
     public var description: String { "\(code.name): \(message)" }
 
+    /// `error` as a LineupError: itself, or an `ioError` describing it (what the engine's own
+    /// calls throw is always a LineupError; this is for the rest).
+    static func from(_ error: any Error) -> LineupError {
+        error as? LineupError ?? LineupError(.ioError, "\(error)")
+    }
+
     /// Whether a full disk or an exhausted quota refused the operation: nothing was lost, and
     /// the operation can succeed once there is space (FORMAT.md §8).
     var isNoSpace: Bool {

@@ -212,11 +212,7 @@ private final class PairScorer {
                                        into: UnsafeMutableBufferPointer(rebasing: probe[0..<probeBlock.dimension]))
         }
         let (block, row) = (snapshot.blocks[Int(rows[second].block)], Int(rows[second].row))
-        let kernel: lineup_scores_fn = switch block.encoding {
-        case .none: kernels.scores_f32
-        case .fp16: kernels.scores_f16
-        case .int8: kernels.scores_i8
-        }
+        let kernel = kernels.single(for: block.encoding)
         var score: Float = 0
         block.source.withUnsafeVectors { vectors, scales in
             kernel(vectors + row * block.stride, block.stride, 1, block.dimension, probe.baseAddress!,

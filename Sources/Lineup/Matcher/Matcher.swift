@@ -106,11 +106,7 @@ enum Matcher {
                         damaged.store(true, ordering: .relaxed)
                         continue
                     }
-                    let single: lineup_scores_fn = switch block.encoding {
-                    case .none: kernels.scores_f32
-                    case .fp16: kernels.scores_f16
-                    case .int8: kernels.scores_i8
-                    }
+                    let single = kernels.single(for: block.encoding)
                     block.source.withUnsafeVectors { rows, rowScales in
                         var first = item.start
                         let end = item.start + item.count
@@ -191,13 +187,7 @@ enum Matcher {
                         damaged.store(true, ordering: .relaxed)
                         continue
                     }
-                    let single: lineup_scores_fn
-                    let many: lineup_scores_many_fn
-                    switch block.encoding {
-                    case .none: (single, many) = (kernels.scores_f32, kernels.scores_many_f32)
-                    case .fp16: (single, many) = (kernels.scores_f16, kernels.scores_many_f16)
-                    case .int8: (single, many) = (kernels.scores_i8, kernels.scores_many_i8)
-                    }
+                    let (single, many) = (kernels.single(for: block.encoding), kernels.many(for: block.encoding))
                     block.source.withUnsafeVectors { rows, rowScales in
                         var start = item.start
                         let end = item.start + item.count
@@ -299,11 +289,7 @@ enum Matcher {
     private static func singleScore(_ snapshot: CollectionSnapshot, block blockIndex: Int, row: Int,
                                     probe: UnsafePointer<Float>, kernels: lineup_kernel_table) -> Float {
         let block = snapshot.blocks[blockIndex]
-        let kernel: lineup_scores_fn = switch block.encoding {
-        case .none: kernels.scores_f32
-        case .fp16: kernels.scores_f16
-        case .int8: kernels.scores_i8
-        }
+        let kernel = kernels.single(for: block.encoding)
         let tileStart = row / tileRows * tileRows
         let tileCount = min(tileRows, block.count - tileStart)
         let grouped = tileCount - tileCount % 4
@@ -348,6 +334,26 @@ enum Matcher {
             let row = firstRow + index
             guard block.isLive(row) else { continue }
             top.offer(.init(score: score, position: UInt64(blockIndex) << 32 | UInt64(row)), block: block, row: row)
+        }
+    }
+}
+
+extension lineup_kernel_table {
+    /// The single-probe kernel for rows stored as `encoding`.
+    func single(for encoding: VectorCompression) -> lineup_scores_fn {
+        switch encoding {
+        case .none: scores_f32
+        case .fp16: scores_f16
+        case .int8: scores_i8
+        }
+    }
+
+    /// The multi-probe kernel for rows stored as `encoding`.
+    func many(for encoding: VectorCompression) -> lineup_scores_many_fn {
+        switch encoding {
+        case .none: scores_many_f32
+        case .fp16: scores_many_f16
+        case .int8: scores_many_i8
         }
     }
 }

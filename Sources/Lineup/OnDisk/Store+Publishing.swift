@@ -77,10 +77,8 @@ extension Store {
             }
             publishing = true
             try directory.writeManifest(next, cipher: cipher)
-        } catch let error as LineupError {
-            outcome = error
         } catch {
-            outcome = LineupError(.ioError, "\(error)")
+            outcome = .from(error)
         }
         commitLock.lock()
         if let outcome {
@@ -224,10 +222,8 @@ extension Store {
             next.generation += 1
             publishing = true
             try directory.writeManifest(next, cipher: cipher)
-        } catch let error as LineupError {
-            outcome = error
         } catch {
-            outcome = LineupError(.ioError, "\(error)")
+            outcome = .from(error)
         }
         commitLock.lock()
         if let outcome {

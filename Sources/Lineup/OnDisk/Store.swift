@@ -471,10 +471,8 @@ final class Store: @unchecked Sendable {
                 releaseSharedLockEarly()
             }
             if durability == .full { try writer.sync() }
-        } catch let error as LineupError {
-            ioFailure = error
         } catch {
-            ioFailure = LineupError(.ioError, "\(error)")
+            ioFailure = .from(error)
         }
         commitLock.lock()
         guard let ioFailure else {

@@ -20,7 +20,7 @@ enum BackgroundFailures {
     /// Logs `error` from the background work `what` on the store at `path`.
     static func report(_ error: any Error, while what: String, store path: String) {
         #if canImport(Logging)
-        let lineupError = error as? LineupError ?? LineupError(.ioError, "\(error)")
+        let lineupError = LineupError.from(error)
         let serious: Set<ErrorCode> = [.readOnly, .corruptStore]
         logger.log(level: serious.contains(lineupError.code) ? .error : .warning,
                    "\(what) failed: \(lineupError.message)",
