@@ -23,14 +23,19 @@ import Synchronization
 /// through one connection, one at a time; identification never touches the server.
 /// Durability: a change is committed on the server when the call returns.
 final class PostgresBackend: StorageBackend, @unchecked Sendable {
-    /// The schema version this code writes and reads.
-    static let schemaVersion: Int64 = 1
+    /// The schema version this code writes and reads (it upgrades a version-1 database on its
+    /// first writable connection, and reads one as it is on a read-only connection).
+    static let schemaVersion: Int64 = 2
     /// The channel changes are announced on.
     static let channel = "lineup_changes"
 
     let conninfo: String
     let checkInterval: Double
     let readOnly: Bool
+    /// The database's schema has the column `curve` (version 2): calibrations can be stored
+    /// and read. A read-only connection to a version-1 database reads every collection as
+    /// never calibrated.
+    let storesCurves: Bool
 
     /// The connection every API call uses, one statement (or transaction) at a time.
     private let main: Mutex<PGConnection?>
@@ -59,7 +64,7 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
         self.checkInterval = try options.resolvedNotificationCheckInterval()
         self.readOnly = options.readOnly
         let connection = try PostgresBackend.connectCreatingDatabase(conninfo)
-        try PostgresBackend.prepareSchema(connection, readOnly: options.readOnly)
+        storesCurves = try PostgresBackend.prepareSchema(connection, readOnly: options.readOnly) >= 2
         cipher = try PostgresBackend.openKey(connection, passphrase: options.encryptionKey, readOnly: options.readOnly)
         main = Mutex(connection)
         var fds: [Int32] = [0, 0]
@@ -90,9 +95,10 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
         }
     }
 
-    /// Creates the schema when the database has none (under an advisory lock, so that
-    /// processes starting together create it once) and checks its version.
-    private static func prepareSchema(_ connection: PGConnection, readOnly: Bool) throws {
+    /// Creates the schema when the database has none, or upgrades an older one when the
+    /// connection may write (under an advisory lock, so that processes starting together do it
+    /// once), checks its version and returns it.
+    private static func prepareSchema(_ connection: PGConnection, readOnly: Bool) throws -> Int64 {
         do {
             try connection.executeScript("SET client_encoding TO 'UTF8'")
             let present = "SELECT to_regclass('lineup_schema') IS NOT NULL"
@@ -104,22 +110,38 @@ final class PostgresBackend: StorageBackend, @unchecked Sendable {
                 // Another process may have created it while this one waited for the lock.
                 if !(try connection.execute(present).withBytes(0, 0) { $0.first == 1 }) {
                     try connection.executeScript(PostgresSchema.version1)
+                    try connection.executeScript(PostgresSchema.upgradeTo2)
                 }
                 try connection.executeScript("COMMIT")
             }
-            let version = try connection.execute("SELECT max(version) FROM lineup_schema")
-            guard version.rowCount == 1, !version.isNull(0, 0) else {
-                throw LineupError(.corruptStore, "the table lineup_schema holds no version")
+            var found = try version(connection)
+            if found < schemaVersion && !readOnly {
+                try connection.executeScript("BEGIN; SELECT pg_advisory_xact_lock(\(PostgresSchema.advisoryLock))")
+                if try version(connection) == 1 { try connection.executeScript(PostgresSchema.upgradeTo2) }
+                try connection.executeScript("COMMIT")
+                found = try version(connection)
             }
-            let found = version.int(0, 0)
-            guard found <= schemaVersion else {
-                throw LineupError(.unsupportedFormatVersion,
-                                  "the database's Lineup schema is version \(found); this build reads up to version \(schemaVersion)")
-            }
+            return found
         } catch let error as PGError {
             _ = try? connection.executeScript("ROLLBACK")
             throw LineupError(.databaseConnectionError, "cannot prepare the Lineup schema: \(error.message)")
         }
+    }
+
+    /// The schema version the database records.
+    ///
+    /// - Throws: `unsupportedFormatVersion` for one newer than this code; `corruptStore` for none.
+    private static func version(_ connection: PGConnection) throws -> Int64 {
+        let version = try connection.execute("SELECT max(version) FROM lineup_schema")
+        guard version.rowCount == 1, !version.isNull(0, 0) else {
+            throw LineupError(.corruptStore, "the table lineup_schema holds no version")
+        }
+        let found = version.int(0, 0)
+        guard found <= schemaVersion else {
+            throw LineupError(.unsupportedFormatVersion,
+                              "the database's Lineup schema is version \(found); this build reads up to version \(schemaVersion)")
+        }
+        return found
     }
 
     /// The database's encryption: the data key wrapped in `lineup_keys` (made on the first

@@ -62,17 +62,7 @@ final class PostgresCipher: @unchecked Sendable {
         plain += withUnsafeBytes(of: entry.vector.scale.bitPattern.littleEndian) { Array($0) }
         plain += entry.vector.bytes
         defer { Crypto.wipe(&plain) }
-        let nonce = try Crypto.randomBytes(Crypto.nonceBytes)
-        let aad = aad(collection: collection, token: uuidToken(entry.id, collection: collection))
-        var out = [UInt8](repeating: 0, count: plain.count + Crypto.tagBytes)
-        try out.withUnsafeMutableBytes { out in
-            try nonce.withUnsafeBytes { nonce in
-                try aad.withUnsafeBytes { aad in
-                    try plain.withUnsafeBytes { try Crypto.seal(key: sessionKey, nonce: nonce, aad: aad, plaintext: $0, into: out) }
-                }
-            }
-        }
-        return salt + nonce + out
+        return try seal(plain, aad: aad(collection: collection, token: uuidToken(entry.id, collection: collection)))
     }
 
     /// Opens a sealed row stored under UUID token `token` in `collection`.
@@ -81,33 +71,9 @@ final class PostgresCipher: @unchecked Sendable {
     func open(_ sealed: [UInt8], token: RecordID, collection: Int64,
               compression: VectorCompression) throws -> PreparedEnrollment {
         let damaged = LineupError(.corruptStore, "a Faceprint row fails its authentication")
-        let header = 2 * Crypto.nonceBytes
-        guard sealed.count >= header + Crypto.tagBytes + 22 else { throw damaged }
-        let rowSalt = Array(sealed[0..<Crypto.nonceBytes])
-        let key: SecretBytes
-        if rowSalt == salt {
-            key = sessionKey
-        } else {
-            key = try otherKeys.withLock { keys in
-                if let key = keys[rowSalt] { return key }
-                if keys.count >= 256 { keys.removeAll() }
-                let key = try Crypto.hmacSHA256(key: dataKey, message: Array("LNUPSESS".utf8) + rowSalt)
-                keys[rowSalt] = key
-                return key
-            }
-        }
-        let aad = aad(collection: collection, token: token)
-        var plain = [UInt8](repeating: 0, count: sealed.count - header - Crypto.tagBytes)
+        guard sealed.count >= 2 * Crypto.nonceBytes + Crypto.tagBytes + 22,
+              var plain = try open(sealed, aad: aad(collection: collection, token: token)) else { throw damaged }
         defer { Crypto.wipe(&plain) }
-        let ok = sealed.withUnsafeBytes { sealed in
-            aad.withUnsafeBytes { aad in
-                plain.withUnsafeMutableBytes {
-                    Crypto.open(key: key, nonce: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes..<header]), aad: aad,
-                                sealed: UnsafeRawBufferPointer(rebasing: sealed[header...]), into: $0)
-                }
-            }
-        }
-        guard ok else { throw damaged }
         let high = plain[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let low = plain[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let length = Int(plain[16]) | Int(plain[17]) << 8
@@ -121,6 +87,71 @@ final class PostgresCipher: @unchecked Sendable {
         return PreparedEnrollment(id: id, identity: identity,
                                   vector: EncodedVector(bytes: vector, scale: Float(bitPattern: scaleBits)),
                                   dimension: vector.count / compression.bytesPerDimension)
+    }
+
+    /// A collection's sealed calibration curve: salt ‖ nonce ‖ ciphertext of its 8 bytes ‖ tag,
+    /// with `LNUPPGCV` ‖ collection id as associated data (a curve moved to another collection
+    /// fails its tag).
+    func sealCurve(_ bytes: [UInt8], collection: Int64) throws -> [UInt8] {
+        try seal(bytes, aad: Array("LNUPPGCV".utf8) + PostgresCipher.bytes(collection))
+    }
+
+    /// The 8 bytes of `collection`'s sealed curve.
+    ///
+    /// - Throws: `corruptStore` when it does not authenticate.
+    func openCurve(_ sealed: [UInt8], collection: Int64) throws -> [UInt8] {
+        guard let plain = try open(sealed, aad: Array("LNUPPGCV".utf8) + PostgresCipher.bytes(collection)) else {
+            throw LineupError(.corruptStore, "a collection's calibration curve fails its authentication")
+        }
+        return plain
+    }
+
+    /// `plain` sealed under this session's key: salt (12) ‖ nonce (12, random) ‖ ciphertext ‖ tag.
+    private func seal(_ plain: [UInt8], aad: [UInt8]) throws -> [UInt8] {
+        let nonce = try Crypto.randomBytes(Crypto.nonceBytes)
+        var out = [UInt8](repeating: 0, count: plain.count + Crypto.tagBytes)
+        try out.withUnsafeMutableBytes { out in
+            try nonce.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in
+                    try plain.withUnsafeBytes { try Crypto.seal(key: sessionKey, nonce: nonce, aad: aad, plaintext: $0, into: out) }
+                }
+            }
+        }
+        return salt + nonce + out
+    }
+
+    /// The plaintext of `sealed` (written by any session: its salt names the key), nil when it
+    /// is too short or does not authenticate.
+    private func open(_ sealed: [UInt8], aad: [UInt8]) throws -> [UInt8]? {
+        let header = 2 * Crypto.nonceBytes
+        guard sealed.count >= header + Crypto.tagBytes else { return nil }
+        let rowSalt = Array(sealed[0..<Crypto.nonceBytes])
+        let key: SecretBytes
+        if rowSalt == salt {
+            key = sessionKey
+        } else {
+            key = try otherKeys.withLock { keys in
+                if let key = keys[rowSalt] { return key }
+                if keys.count >= 256 { keys.removeAll() }
+                let key = try Crypto.hmacSHA256(key: dataKey, message: Array("LNUPSESS".utf8) + rowSalt)
+                keys[rowSalt] = key
+                return key
+            }
+        }
+        var plain = [UInt8](repeating: 0, count: sealed.count - header - Crypto.tagBytes)
+        let ok = sealed.withUnsafeBytes { sealed in
+            aad.withUnsafeBytes { aad in
+                plain.withUnsafeMutableBytes {
+                    Crypto.open(key: key, nonce: UnsafeRawBufferPointer(rebasing: sealed[Crypto.nonceBytes..<header]), aad: aad,
+                                sealed: UnsafeRawBufferPointer(rebasing: sealed[header...]), into: $0)
+                }
+            }
+        }
+        guard ok else {
+            Crypto.wipe(&plain)
+            return nil
+        }
+        return plain
     }
 }
 #endif

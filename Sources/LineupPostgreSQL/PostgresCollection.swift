@@ -44,12 +44,13 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
     static func load(_ name: String, backend: PostgresBackend, connection: PGConnection) throws -> PostgresCollection {
         try backend.inTransaction(connection, readOnly: true) {
             let row = try connection.execute("""
-                SELECT id, model, compression, dimension, last_seq FROM lineup_collections WHERE name = $1
+                SELECT id, model, compression, dimension, last_seq, \(curveColumn(backend)) FROM lineup_collections WHERE name = $1
                 """, [.text(name)])
             guard row.rowCount == 1 else { throw LineupError.noCollection(name) }
             let id = row.int(0, 0)
             let settings = try PostgresBackend.settings(model: row.text(0, 1), compression: row.text(0, 2))
             let gallery = Gallery(settings: settings, dimension: Int(row.int(0, 3)))
+            gallery.curve = try curve(row, 5, collection: id, cipher: backend.cipher)
             try connection.execute("""
                 DECLARE lineup_load NO SCROLL CURSOR FOR
                 SELECT uuid, identity, vector, scale FROM lineup_faceprints
@@ -63,6 +64,21 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
             return PostgresCollection(name: name, settings: settings, id: id, gallery: gallery,
                                       backend: backend, appliedSeq: row.int(0, 4))
         }
+    }
+
+    /// The select-list item for a collection's curve: NULL where the schema has none.
+    private static func curveColumn(_ backend: PostgresBackend) -> String {
+        backend.storesCurves ? "curve" : "NULL::bytea"
+    }
+
+    /// The curve in column `column` of the first row, nil for NULL.
+    ///
+    /// - Throws: `corruptStore` when it does not authenticate or is malformed.
+    private static func curve(_ rows: PGResult, _ column: Int, collection: Int64,
+                              cipher: PostgresCipher?) throws -> MatchProbability? {
+        guard !rows.isNull(0, column) else { return nil }
+        let stored = rows.bytes(0, column)
+        return try PostgresSchema.curve(try cipher?.openCurve(stored, collection: collection) ?? stored)
     }
 
     /// The rows' Faceprints (columns uuid, identity, vector, scale) as enrollments; opened
@@ -98,8 +114,11 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
         guard quick.int(0, 0) > applied else { return }
         let seen = applied
         applied = try backend.inTransaction(connection, readOnly: true) {
-            let row = try connection.execute("SELECT last_seq FROM lineup_collections WHERE id = $1", [.int(id)])
+            let row = try connection.execute("""
+                SELECT last_seq, \(PostgresCollection.curveColumn(backend)) FROM lineup_collections WHERE id = $1
+                """, [.int(id)])
             guard row.rowCount == 1 else { return seen }
+            let curve = try PostgresCollection.curve(row, 1, collection: id, cipher: backend.cipher)
             let rows = try connection.execute("""
                 SELECT uuid, identity, vector, scale, seq, removed_seq FROM lineup_faceprints
                 WHERE collection_id = $1 AND (seq > $2 OR removed_seq > $2) ORDER BY seq
@@ -123,6 +142,7 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
             try gallery.append(PostgresCollection.enrollments(rows, compression: settings.compression, collection: id,
                                                               cipher: backend.cipher, rowIndexes: added))
             for id in removed { try? gallery.remove(id: id) }
+            gallery.curve = curve
             return row.int(0, 0)
         }
     }
@@ -197,6 +217,23 @@ final class PostgresCollection: CollectionStore, @unchecked Sendable {
             let seq = result.int(0, 0)
             try applyOwn(seq...seq, connection) { _ = try gallery.remove(identity: identity) }
             return Int(result.int(0, 1))
+        }
+    }
+
+    /// As of the last change applied.
+    var calibratedCurve: MatchProbability? { gallery.curve }
+
+    /// One change (`lineup_calibrate`), sealed in an encrypted database.
+    ///
+    /// - Throws: `readOnly` on a read-only connection (a writable one has upgraded the schema
+    ///   to version 2, which stores curves).
+    func setCalibratedCurve(_ curve: MatchProbability) throws {
+        if backend.readOnly { throw LineupError(.readOnly, "the connection is read-only") }
+        try backend.withConnection { connection in
+            let bytes = PostgresSchema.curveBytes(curve)
+            let stored = try backend.cipher?.sealCurve(bytes, collection: id) ?? bytes
+            let seq = try connection.execute("SELECT lineup_calibrate($1, $2)", [.int(id), .bytes(stored)]).int(0, 0)
+            try applyOwn(seq...seq, connection) { gallery.curve = curve }
         }
     }
 

@@ -1,4 +1,6 @@
 #if PostgreSQL
+import Lineup
+
 /// The SQL schema of the PostgreSQL backend (POSTGRESQL.md describes it).
 ///
 /// Every change goes through one of the functions below, each a single statement and so a
@@ -11,7 +13,7 @@ enum PostgresSchema {
     /// Key of the advisory lock held while creating the schema.
     static let advisoryLock: Int64 = 0x4C494E45_5550
 
-    /// Version 1.
+    /// Version 1: collections, Faceprints, and the three changes.
     static let version1 = """
         CREATE TABLE lineup_schema (version integer NOT NULL);
         INSERT INTO lineup_schema VALUES (1);
@@ -104,5 +106,54 @@ enum PostgresSchema {
             PERFORM pg_notify('lineup_changes', p_collection || ':' || o_seq);
         END $$;
         """
+
+    /// From version 1 to version 2: a collection's calibrated match-probability curve
+    /// (`curve`, NULL until calibrated) and the change that stores it, numbered and announced
+    /// like the others so that every process applies it.
+    static let upgradeTo2 = """
+        ALTER TABLE lineup_collections ADD COLUMN curve bytea;
+
+        CREATE FUNCTION lineup_calibrate(p_collection bigint, p_curve bytea)
+        RETURNS bigint LANGUAGE plpgsql AS $$
+        DECLARE
+            c_seq bigint;
+        BEGIN
+            SELECT last_seq INTO c_seq FROM lineup_collections WHERE id = p_collection FOR UPDATE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'the collection was deleted' USING ERRCODE = 'LU003';
+            END IF;
+            c_seq := c_seq + 1;
+            UPDATE lineup_collections SET curve = p_curve, last_seq = c_seq WHERE id = p_collection;
+            PERFORM pg_notify('lineup_changes', p_collection || ':' || c_seq);
+            RETURN c_seq;
+        END $$;
+
+        UPDATE lineup_schema SET version = 2;
+        """
+
+    /// The stored form of a curve: f32 midpoint ‖ f32 steepness, little-endian (sealed in an
+    /// encrypted database, ``PostgresCipher/sealCurve(_:collection:)``).
+    static func curveBytes(_ curve: MatchProbability) -> [UInt8] {
+        withUnsafeBytes(of: curve.midpoint.bitPattern.littleEndian) { Array($0) }
+            + withUnsafeBytes(of: curve.steepness.bitPattern.littleEndian) { Array($0) }
+    }
+
+    /// The curve `bytes` holds.
+    ///
+    /// - Throws: `corruptStore` for anything but 8 bytes of a finite midpoint and a positive,
+    ///   finite steepness.
+    static func curve(_ bytes: [UInt8]) throws -> MatchProbability {
+        guard bytes.count == 8 else {
+            throw LineupError(.corruptStore, "a collection's calibration curve is \(bytes.count) bytes, not 8")
+        }
+        func f32(_ at: Int) -> Float {
+            Float(bitPattern: bytes[at..<(at + 4)].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
+        let midpoint = f32(0), steepness = f32(4)
+        guard midpoint.isFinite, steepness.isFinite, steepness > 0 else {
+            throw LineupError(.corruptStore, "a collection's calibration curve is not a finite midpoint and a positive steepness")
+        }
+        return MatchProbability(midpoint: midpoint, steepness: steepness)
+    }
 }
 #endif

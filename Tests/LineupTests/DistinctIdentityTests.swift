@@ -1,3 +1,4 @@
+import LineupKernels
 import Testing
 @testable import Lineup
 
@@ -75,6 +76,39 @@ import Testing
                         "probe \(index), k \(k), threshold \(threshold)")
                 let identities = distinct.map { ExactText(snapshot.blocks[$0.block].source.identity(at: $0.row)) }
                 #expect(Set(identities).count == identities.count, "each identity once")
+            }
+        }
+    }
+
+    /// A batch of people searches is blocked (the multi-probe kernels; for int8, the quantised
+    /// kernel of this CPU and its serial reference) and rescored exactly: every probe gets, bit
+    /// for bit, what it gets alone — probes near a person owning thousands of rows (which
+    /// overflow the gather and are searched alone), equal to stored rows, and random ones.
+    @Test(arguments: VectorCompression.allCases)
+    func aBatchGetsWhatEachProbeGetsAlone(compression: VectorCompression) throws {
+        let dimension = 40
+        var rng = SeededGenerator(seed: 43)
+        let probe = VectorEncoder.normalized(rng.vector(dimension))
+        let gallery = try Self.gallery(compression: compression, rows: Matcher.itemRows + 5_000, dimension: dimension,
+                                       seed: 44, probe: probe)
+        let before = gallery.snapshot()
+        for block in before.blocks {
+            for row in stride(from: 0, to: block.count, by: 157) { try gallery.remove(id: block.source.recordID(at: row)) }
+        }
+        let snapshot = gallery.snapshot()
+        var first = SeededGenerator(seed: 44)
+        var probes = [probe, VectorEncoder.normalized(first.vector(dimension))]
+        probes += (0..<6).map { _ in VectorEncoder.normalized(rng.vector(dimension)) }
+        probes.append(probes[2])
+        let tables = compression == .int8 ? QuantizedBatchTests.tables().map(\.kernels) : [lineup_kernels().pointee]
+        for (k, threshold) in [(1, Float(-1)), (5, 0.05), (12, -1), (300, 0.2)] {
+            let alone = try probes.map { try Matcher.searchDistinct(snapshot, probe: $0, k: k, threshold: threshold) }
+            for kernels in tables {
+                let batch = try Matcher.searchDistinctBatch(snapshot, probes: probes, k: k, threshold: threshold, kernels: kernels)
+                for index in probes.indices {
+                    #expect(Self.describe(batch[index], snapshot) == Self.describe(alone[index], snapshot),
+                            "\(String(cString: kernels.isa)) k \(k), threshold \(threshold), probe \(index)")
+                }
             }
         }
     }

@@ -148,6 +148,22 @@ extension SDKTests {
             #expect(try store.identities() == [uuids[3]: "carol"])
             let extra = try sdk.enrollFaceprint(faces[0], identity: "dave")
             #expect(eventually(30) { (try? store.identities())?[extra] == "dave" })
+
+            // A calibration is sealed too, bound to its collection.
+            let curve = MatchProbability(midpoint: 0.42, steepness: 18)
+            try store.setCalibratedCurve(curve)
+            #expect(store.calibratedCurve == curve)
+            #expect(eventually(30) {
+                guard let best = try? sdk.identifyTopCandidates(faces[0], numCandidates: 1, threshold: -1).first else { return false }
+                return best.matchProbability == curve.probability(forSimilarity: best.similarityMeasure)
+            }, "the other connection opens the sealed curve")
+            let sealed = try raw.execute("SELECT curve FROM lineup_collections WHERE name = 'people'").bytes(0, 0)
+            let plainCurve = PostgresSchema.curveBytes(curve)
+            #expect(sealed.count == 2 * 12 + 8 + 16)
+            #expect(!(0...(sealed.count - 8)).contains { Array(sealed[$0..<($0 + 8)]) == plainCurve })
+            try sdk.createLoadCollection("others")
+            try raw.execute("UPDATE lineup_collections SET curve = $1 WHERE name = 'others'", [.bytes(sealed)])
+            expectError(.corruptStore, "a curve moved to another collection") { _ = try follower.loadCollection("others") }
             follower.close()
             for key in [nil, "another passphrase"] as [String?] {
                 var other = postgresOptions()
@@ -424,6 +440,88 @@ extension SDKTests {
             #expect(watcher.lines.value.last?.hasSuffix(" 500") == true)
             let map = try sdk.getCollectionIdentities("people")
             #expect(Set(map.keys) == Set(a.lines.value + b.lines.value))
+        }
+
+        // MARK: Calibration
+
+        /// `calibrate` on `.postgresql` is one change: stored in the collection's row, applied by
+        /// a follower through its notification, loaded by a later connection; every candidate
+        /// takes its probability from it.
+        @Test func aCalibrationIsStoredAndFollowed() throws {
+            let sdk = try freshPostgresSDK()
+            try sdk.createLoadCollection("people")
+            try SDKTests.FileStore.enrollClusters(sdk, into: "people", people: 12, templates: 3, seed: 5)
+            let follower = try PostgresBackend(conninfo: testPostgres!, options: postgresOptions(interval: 30))
+            defer { follower.close() }
+            let store = try follower.loadCollection("people") as! PostgresCollection
+            #expect(store.calibratedCurve == nil)
+            let report = try sdk.calibrate(collectionName: "people")
+            #expect(report.genuinePairs == 12 * 3)
+            #expect(eventually(30) { store.calibratedCurve == report.curve }, "by notification: the poll is 30 s away")
+
+            let raw = try PGConnection(conninfo: testPostgres!)
+            let row = try raw.execute("SELECT curve FROM lineup_collections WHERE name = 'people'")
+            #expect(row.bytes(0, 0) == PostgresSchema.curveBytes(report.curve))
+
+            var rng = SeededGenerator(seed: 99)
+            let probe = rng.faceprint(32)
+            func check(_ sdk: SDK, _ comment: Comment) throws {
+                let candidates = try sdk.identifyTopCandidates(probe, numCandidates: 5, threshold: -1, collectionName: "people")
+                #expect(candidates.count == 5, comment)
+                for candidate in candidates {
+                    #expect(candidate.matchProbability == report.curve.probability(forSimilarity: candidate.similarityMeasure), comment)
+                }
+            }
+            try check(sdk, "this process")
+            let later = try freshPostgresSDKKeepingCollections()
+            try later.loadCollection("people")
+            try check(later, "a later connection")
+            let recalibrated = MatchProbability(midpoint: 0.3, steepness: 10)
+            try store.setCalibratedCurve(recalibrated)
+            #expect(eventually(30) {
+                guard let best = try? sdk.identifyTopCandidates(probe, numCandidates: 1, threshold: -1, collectionName: "people").first
+                else { return false }
+                return best.matchProbability == recalibrated.probability(forSimilarity: best.similarityMeasure)
+            }, "a curve another process stores")
+            try sdk.deleteCollection("people")
+            expectError(.noCollectionFound, "deleted") { try store.setCalibratedCurve(MatchProbability(midpoint: 0.3, steepness: 10)) }
+        }
+
+        /// A version-1 database (before calibrations) is read as it is by a read-only
+        /// connection, and upgraded to version 2 by the first writable one.
+        @Test func aVersionOneDatabaseIsUpgraded() throws {
+            LineupPostgreSQL.enable()
+            let name = "lineup_v1_\(UInt32.random(in: 0...UInt32.max))"
+            let conninfo = testPostgres!.replacingOccurrences(of: "dbname=lineup_test", with: "dbname=\(name)")
+            let maintenance = try PGConnection(conninfo: testPostgres!)
+            try maintenance.executeScript("CREATE DATABASE \(name)")
+            let raw = try PGConnection(conninfo: conninfo)
+            try raw.executeScript(PostgresSchema.version1)
+            try raw.executeScript("INSERT INTO lineup_collections (name, model, compression) VALUES ('old', 'TFV5_2', 'none')")
+            let collectionID = try raw.execute("SELECT id FROM lineup_collections").int(0, 0)
+            try raw.execute("SELECT lineup_enroll($1, 3, gen_random_uuid(), 'alice', $2, 1)",
+                            [.int(collectionID), .bytes(PreparedEnrollment(Faceprint(featureVector: [1, 0, 0]), identity: "alice",
+                                                                           compression: .none).vector.bytes)])
+
+            var readOnly = postgresOptions()
+            readOnly.readOnly = true
+            let reader = try PostgresBackend(conninfo: conninfo, options: readOnly)
+            #expect(!reader.storesCurves)
+            let old = try reader.loadCollection("old")
+            #expect(old.calibratedCurve == nil)
+            #expect(try old.metadata().numFaceprints == 1)
+            reader.close()
+            #expect(try raw.execute("SELECT version FROM lineup_schema").int(0, 0) == 1, "a read-only connection changes nothing")
+
+            let writer = try PostgresBackend(conninfo: conninfo, options: postgresOptions())
+            defer { writer.close() }
+            #expect(writer.storesCurves)
+            #expect(try raw.execute("SELECT version FROM lineup_schema").int(0, 0) == 2)
+            let upgraded = try writer.loadCollection("old")
+            let curve = MatchProbability(midpoint: 0.45, steepness: 20)
+            try upgraded.setCalibratedCurve(curve)
+            #expect(upgraded.calibratedCurve == curve)
+            #expect(try writer.loadCollection("old").calibratedCurve == curve)
         }
 
         /// Figures (`LINEUP_PG_FIGURES=1`): propagation latency to a watcher process at

@@ -7,14 +7,15 @@ extension SDK {
     /// else a million drawn with a fixed seed — with the matcher's kernels. The logistic curve
     /// is fitted by maximum likelihood with the two classes weighted equally, and FAR and FRR
     /// are measured from −1 to 1 in steps of 0.001. The curve is stored durably (the on-disk
-    /// store's manifest; in memory for `.none`) and every later ``Candidate`` of the
-    /// collection, in any process, takes its ``Candidate/matchProbability`` from it. What the
-    /// fit assumes, and how many pairs a FAR needs: README, "Calibration".
+    /// store's manifest; the collection's row on PostgreSQL; in memory for `.none`) and every
+    /// later ``Candidate`` of the collection, in any process, takes its
+    /// ``Candidate/matchProbability`` from it. What the fit assumes, and how many pairs a FAR
+    /// needs: README, "Calibration".
     ///
     /// - Throws: `invalidArgument` when the collection has no genuine or no impostor pair, or
     ///   its genuine pairs are no more similar than its impostor pairs; `collectionNotLoaded`
     ///   and the other errors of a call naming a collection; `readOnly` or `storeLocked` when
-    ///   this process may not write the store; `featureNotSupported` on PostgreSQL.
+    ///   this process may not write the store.
     public func calibrate(collectionName: String) throws -> CalibrationReport {
         try Validation.collectionReference(collectionName)
         let store = try connection().resolve(collectionName)

@@ -254,7 +254,7 @@ public final class SDK: Sendable {
     public func batchIdentifyTopIdentities(_ faceprints: [Faceprint], numCandidates: Int, threshold: Float = 0.4,
                                            collectionName: String = "") throws -> [[Candidate]] {
         try identify(faceprints, numCandidates: numCandidates, threshold: threshold, collectionName: collectionName) { snapshot, probes, k in
-            try probes.map { try Matcher.searchDistinct(snapshot, probe: $0, k: k, threshold: threshold) }
+            try Matcher.searchDistinctBatch(snapshot, probes: probes, k: k, threshold: threshold)
         }
     }
 

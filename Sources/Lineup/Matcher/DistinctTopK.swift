@@ -7,11 +7,18 @@ protocol HitCollector: Sendable {
     mutating func offer(_ entry: TopK.Entry, block: VectorBlock, row: Int)
     /// The kept hits, best first.
     func sorted() -> [TopK.Entry]
+    /// Offers what `other` (a collector of the same capacity over other rows) kept: the result
+    /// is the collector of both sets of rows.
+    mutating func merge(_ other: Self)
 }
 
 extension TopK: HitCollector {
     @inline(__always)
     mutating func offer(_ entry: Entry, block: VectorBlock, row: Int) { offer(entry) }
+
+    mutating func merge(_ other: TopK) {
+        for entry in other.sorted() { offer(entry) }
+    }
 }
 
 /// The best `capacity` *identities* seen so far, each at its best hit: by score (higher first)
@@ -69,8 +76,9 @@ struct DistinctTopK: HitCollector {
         heap.map(\.entry).sorted { TopK.ranksBelow($1, $0) }
     }
 
-    /// Every kept identity with its best hit, for merging.
-    var kept: [(entry: TopK.Entry, identity: ExactText)] { heap.map { ($0.entry, $0.identity) } }
+    mutating func merge(_ other: DistinctTopK) {
+        for kept in other.heap { offer(kept.entry, identity: kept.identity) }
+    }
 
     private mutating func swapAt(_ a: Int, _ b: Int) {
         heap.swapAt(a, b)

@@ -10,6 +10,13 @@ struct MatchHit: Sendable, Equatable {
     var row: Int
 }
 
+extension MatchHit {
+    /// The hit a top-k entry names (block in the position's high 32 bits, row in the low).
+    init(_ entry: TopK.Entry) {
+        self.init(score: entry.score, block: Int(entry.position >> 32), row: Int(entry.position & 0xFFFF_FFFF))
+    }
+}
+
 /// The exact matcher: scores every live row of a snapshot against one or more probes with the
 /// kernels of the dispatch table, and keeps a bounded top-k per probe. Records (UUID,
 /// identity) are resolved only for the winners, after the scan.
@@ -59,11 +66,9 @@ enum Matcher {
         let probeMatrix = AlignedFloats(count: max(1, snapshot.dimension))
         probe.withUnsafeBufferPointer { probeMatrix.pointer.update(from: $0.baseAddress!, count: probe.count) }
         let collectors = try scanSingle(snapshot, probe: probeMatrix, threshold: threshold) { DistinctTopK(capacity: k) }
-        var merged = DistinctTopK(capacity: k)
-        for collector in collectors {
-            for (entry, identity) in collector.kept { merged.offer(entry, identity: identity) }
-        }
-        return merged.sorted().map { MatchHit(score: $0.score, block: Int($0.position >> 32), row: Int($0.position & 0xFFFF_FFFF)) }
+        var merged = collectors[0]
+        for collector in collectors.dropFirst() { merged.merge(collector) }
+        return merged.sorted().map(MatchHit.init)
     }
 
     /// The work items of a scan: runs of at most ``itemRows`` rows of one block.
@@ -137,45 +142,122 @@ enum Matcher {
     static func searchBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int,
                             threshold: Float, kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [[MatchHit]] {
         guard !probes.isEmpty else { return [] }
-        for probe in probes { precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty) }
-        let items = plan(snapshot)
-        let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
-        let results = ResultSlots<WorkerResult>(count: workers)
-        let next = Atomic<Int>(0)
-        let damaged = Atomic<Bool>(false)
-        let dimension = snapshot.dimension
-        let probeCount = probes.count
-        // The probes as one 64-byte-aligned matrix: the multi-probe kernels load them as whole
-        // cache lines.
-        let probeMatrix = AlignedFloats(count: max(1, probeCount * dimension))
-        for (index, probe) in probes.enumerated() {
-            probe.withUnsafeBufferPointer { probeMatrix.pointer.advanced(by: index * dimension).update(from: $0.baseAddress!, count: dimension) }
+        let batch = ProbeBatch(snapshot, probes: probes, kernels: kernels)
+        if let quantized = batch.quantized {
+            let perWorker = try scanMany(snapshot, batch, gathers: { probe in
+                BoundedGather(best: TopK(capacity: k), k: k, threshold: threshold, bound: quantized.bounds[probe])
+            })
+            return try (0..<probes.count).map { probeIndex in
+                try rescore(snapshot, batch, probeIndex, perWorker.map { $0[probeIndex] }, exact: TopK(capacity: k),
+                            threshold: threshold, bound: quantized.bounds[probeIndex]) {
+                    try search(snapshot, probe: probes[probeIndex], k: k, threshold: threshold)
+                }
+            }
         }
         // The multi-probe kernels sum in another order than the single-probe ones, so their
         // scores may differ in the last bits. A batch therefore gathers a few more candidates
         // than asked, with a threshold a little lower, and scores those again with the
         // single-probe kernel: every probe of a batch gets exactly the answer it would get alone.
-        let batched = probeCount > 1
+        let batched = probes.count > 1
         let gatherK = batched ? k + rescoreMargin : k
         let gatherThreshold = batched ? threshold - rescoreSlack : threshold
-        // Int8 blocks with an exact integer kernel: quantised probes, gathered by their bounds.
-        let quantizedKernel = kernels.scores_many_i8q
-        let quantized: QuantizedProbes? =
-            if batched, quantizedKernel != nil, !snapshot.blocks.isEmpty, snapshot.blocks.allSatisfy({ $0.encoding == .int8 }) {
-                QuantizedProbes(probeMatrix.pointer, count: probeCount, dimension: dimension)
+        let perWorker = try scanMany(snapshot, batch, collectors: { _ in TopK(capacity: gatherK) }) {
+            scores, count, firstRow, block, blockIndex, top in
+            collect(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex,
+                    threshold: gatherThreshold, into: &top)
+        }
+        return (0..<probes.count).map { probeIndex in
+            var merged = perWorker[0][probeIndex]
+            for worker in perWorker.dropFirst() { merged.merge(worker[probeIndex]) }
+            var entries = merged.sorted()
+            if batched {
+                var exact = TopK(capacity: k)
+                for entry in entries {
+                    let score = singleScore(snapshot, entry.position, probe: batch.probe(probeIndex), kernels: kernels)
+                    if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
+                }
+                entries = exact.sorted()
+            }
+            return entries.map(MatchHit.init)
+        }
+    }
+
+    /// ``searchDistinct(_:probe:k:threshold:)`` for each probe, in one blocked, parallel pass:
+    /// every probe's candidates are gathered by approximate scores (the quantised kernel's, or
+    /// the multi-probe kernel's, whose difference from the single-probe scores is far below
+    /// ``rescoreSlack``) under the bound of ``BoundedGather``, with the k-th best *identity*
+    /// setting the floor, and scored again exactly: each probe gets the answer it gets alone.
+    static func searchDistinctBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int, threshold: Float,
+                                    kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [[MatchHit]] {
+        guard probes.count > 1 else {
+            return try probes.map { try searchDistinct(snapshot, probe: $0, k: k, threshold: threshold) }
+        }
+        let batch = ProbeBatch(snapshot, probes: probes, kernels: kernels)
+        let bounds = batch.quantized?.bounds ?? Array(repeating: rescoreSlack, count: probes.count)
+        let perWorker = try scanMany(snapshot, batch, gathers: { probe in
+            BoundedGather(best: DistinctTopK(capacity: k), k: k, threshold: threshold, bound: bounds[probe])
+        })
+        return try (0..<probes.count).map { probeIndex in
+            try rescore(snapshot, batch, probeIndex, perWorker.map { $0[probeIndex] }, exact: DistinctTopK(capacity: k),
+                        threshold: threshold, bound: bounds[probeIndex]) {
+                try searchDistinct(snapshot, probe: probes[probeIndex], k: k, threshold: threshold)
+            }
+        }
+    }
+
+    /// The probes of a batch as one 64-byte-aligned matrix (the multi-probe kernels load them
+    /// as whole cache lines), the kernels, and their int8 form when every block is int8 and the
+    /// table has the exact integer kernel.
+    private struct ProbeBatch: @unchecked Sendable {
+        let matrix: AlignedFloats
+        let count: Int
+        let dimension: Int
+        let kernels: lineup_kernel_table
+        let quantized: QuantizedProbes?
+
+        init(_ snapshot: CollectionSnapshot, probes: [[Float]], kernels: lineup_kernel_table) {
+            for probe in probes { precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty) }
+            let dimension = snapshot.dimension
+            let matrix = AlignedFloats(count: max(1, probes.count * dimension))
+            for (index, probe) in probes.enumerated() {
+                probe.withUnsafeBufferPointer { matrix.pointer.advanced(by: index * dimension).update(from: $0.baseAddress!, count: dimension) }
+            }
+            self.dimension = dimension
+            self.matrix = matrix
+            count = probes.count
+            self.kernels = kernels
+            quantized = if probes.count > 1, kernels.scores_many_i8q != nil, !snapshot.blocks.isEmpty,
+                           snapshot.blocks.allSatisfy({ $0.encoding == .int8 }) {
+                QuantizedProbes(matrix.pointer, count: probes.count, dimension: dimension)
             } else {
                 nil
             }
-        let table = SendableKernels(kernels)
+        }
+
+        func probe(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(matrix.pointer + index * dimension) }
+    }
+
+    /// Every probe of `batch` over every live row of `snapshot`, one tile of rows at a time
+    /// against all probes (the quantised kernel, else the multi-probe kernel, or the
+    /// single-probe kernel for a lone probe), on every core. Each worker hands each probe's
+    /// scores of each tile to `offer` with a collector of its own per probe; the workers'
+    /// collectors are returned, `[worker][probe]`, for the caller to merge.
+    private static func scanMany<C>(_ snapshot: CollectionSnapshot, _ batch: ProbeBatch,
+                                    collectors: @escaping @Sendable (_ probe: Int) -> C,
+                                    offer: @Sendable (UnsafeMutablePointer<Float>, _ count: Int, _ firstRow: Int,
+                                                      VectorBlock, _ blockIndex: Int, inout C) -> Void) throws -> [[C]] {
+        let items = plan(snapshot)
+        let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
+        let results = ResultSlots<[C]>(count: workers)
+        let next = Atomic<Int>(0)
+        let damaged = Atomic<Bool>(false)
+        let probeCount = batch.count
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let kernels = table.kernels
-            var tops = quantized == nil ? (0..<probeCount).map { _ in TopK(capacity: gatherK) } : []
-            var gathers = quantized.map { quantized in
-                (0..<probeCount).map { QuantizedGather(k: k, threshold: threshold, bound: quantized.bounds[$0]) }
-            } ?? []
+            let kernels = batch.kernels
+            var tops = (0..<probeCount).map(collectors)
             // Scores of one tile: row r of probe p at p * tileRows + r.
             var scores = [Float](repeating: 0, count: tileRows * probeCount)
-            let allProbes = UnsafePointer(probeMatrix.pointer)
+            let allProbes = batch.probe(0)
             scores.withUnsafeMutableBufferPointer { scores in
                 while true {
                     let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -195,85 +277,69 @@ enum Matcher {
                             let count = min(tileRows, end - start)
                             let tile = rows + start * block.stride
                             let tileScales = rowScales.map { $0 + start }
-                            if let quantized, let quantizedKernel {
+                            if let quantized = batch.quantized, let quantizedKernel = kernels.scores_many_i8q {
                                 quantizedKernel(tile, block.stride, count, block.dimension, quantized.elements,
                                                 quantized.stride, probeCount, quantized.steps, tileScales,
                                                 scores.baseAddress, tileRows)
-                                for probeIndex in 0..<probeCount {
-                                    gather(scores.baseAddress! + probeIndex * tileRows, count: count, firstRow: start,
-                                           block: block, blockIndex: item.block, into: &gathers[probeIndex])
-                                }
-                                start += count
-                                continue
-                            }
-                            if probeCount == 1 {
+                            } else if probeCount == 1 {
                                 single(tile, block.stride, count, block.dimension, allProbes, tileScales, scores.baseAddress)
                             } else {
                                 many(tile, block.stride, count, block.dimension, allProbes, probeCount, tileScales,
                                      scores.baseAddress, tileRows)
                             }
                             for probeIndex in 0..<probeCount {
-                                collect(scores.baseAddress! + probeIndex * tileRows, count: count, firstRow: start,
-                                        block: block, blockIndex: item.block, threshold: gatherThreshold, into: &tops[probeIndex])
+                                offer(scores.baseAddress! + probeIndex * tileRows, count, start, block, item.block, &tops[probeIndex])
                             }
                             start += count
                         }
                     }
                 }
             }
-            results.set(worker, WorkerResult(tops: tops, gathers: gathers))
+            results.set(worker, tops)
         }
         if damaged.load(ordering: .relaxed) {
             throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
         }
-        // Merge every worker's top-k into the first's.
-        let perWorker = results.values()
-        return try (0..<probes.count).map { probeIndex in
-            let probe = probeMatrix.pointer + probeIndex * dimension
-            var entries: [TopK.Entry]
-            if let quantized {
-                let gathered = perWorker.map { $0.gathers[probeIndex] }
-                // A probe whose candidates overflowed (a gallery of near-duplicates of it) is
-                // searched again alone, which is exact by definition.
-                if gathered.contains(where: \.overflowed) {
-                    return try search(snapshot, probe: probes[probeIndex], k: k, threshold: threshold)
-                }
-                // The k best approximate scores of the whole snapshot, hence the final floor.
-                var best = TopK(capacity: k)
-                for gather in gathered {
-                    for entry in gather.best.sorted() { best.offer(entry) }
-                }
-                let floor = QuantizedGather.floor(threshold: threshold, bound: quantized.bounds[probeIndex],
-                                                  kthBest: best.entryScore)
-                var exact = TopK(capacity: k)
-                for gather in gathered {
-                    for entry in gather.candidates where entry.score >= floor {
-                        let score = singleScore(snapshot, block: Int(entry.position >> 32), row: Int(entry.position & 0xFFFF_FFFF),
-                                                probe: probe, kernels: kernels)
-                        if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
-                    }
-                }
-                entries = exact.sorted()
-            } else {
-                var merged = perWorker[0].tops[probeIndex]
-                for worker in perWorker.dropFirst() {
-                    for entry in worker.tops[probeIndex].sorted() { merged.offer(entry) }
-                }
-                entries = merged.sorted()
-                if batched {
-                    var exact = TopK(capacity: k)
-                    for entry in entries {
-                        let score = singleScore(snapshot, block: Int(entry.position >> 32), row: Int(entry.position & 0xFFFF_FFFF),
-                                                probe: probe, kernels: kernels)
-                        if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
-                    }
-                    entries = exact.sorted()
-                }
-            }
-            return entries.map {
-                MatchHit(score: $0.score, block: Int($0.position >> 32), row: Int($0.position & 0xFFFF_FFFF))
+        return results.values()
+    }
+
+    /// ``scanMany(_:_:collectors:offer:)`` with one ``BoundedGather`` per probe: offers each
+    /// tile's live rows that reach the gather's floor.
+    private static func scanMany<Best>(_ snapshot: CollectionSnapshot, _ batch: ProbeBatch,
+                                       gathers: @escaping @Sendable (_ probe: Int) -> BoundedGather<Best>) throws -> [[BoundedGather<Best>]] {
+        try scanMany(snapshot, batch, collectors: gathers) { scores, count, firstRow, block, blockIndex, gather in
+            // The floor only rises, so reading it once per tile is conservative.
+            let floor = gather.floor
+            for index in 0..<count where scores[index] >= floor {
+                let row = firstRow + index
+                guard block.isLive(row) else { continue }
+                gather.offer(.init(score: min(max(scores[index], -1), 1), position: UInt64(blockIndex) << 32 | UInt64(row)),
+                             block: block, row: row)
             }
         }
+    }
+
+    /// One probe's answer from its workers' gathers: the workers' best give the k-th best
+    /// approximate score of the whole snapshot, hence the final floor; the candidates at or
+    /// above it are scored exactly and offered to `exact`. A probe whose candidates overflowed
+    /// (a gallery of near-duplicates of it) is searched alone by `alone`, which is exact by
+    /// definition.
+    private static func rescore<Best: HitCollector>(_ snapshot: CollectionSnapshot, _ batch: ProbeBatch, _ probeIndex: Int,
+                                                    _ gathered: [BoundedGather<Best>], exact: Best, threshold: Float, bound: Float,
+                                                    alone: () throws -> [MatchHit]) rethrows -> [MatchHit] {
+        if gathered.contains(where: \.overflowed) { return try alone() }
+        var best = gathered[0].best
+        for gather in gathered.dropFirst() { best.merge(gather.best) }
+        let floor = BoundedGather<Best>.floor(threshold: threshold, bound: bound, kthBest: best.entryScore)
+        var exact = exact
+        for gather in gathered {
+            for entry in gather.candidates where entry.score >= floor {
+                let score = singleScore(snapshot, entry.position, probe: batch.probe(probeIndex), kernels: batch.kernels)
+                let (block, row) = (Int(entry.position >> 32), Int(entry.position & 0xFFFF_FFFF))
+                if score >= threshold { exact.offer(.init(score: score, position: entry.position), block: snapshot.blocks[block], row: row) }
+            }
+        }
+        return exact.sorted().map(MatchHit.init)
     }
 
     /// Extra candidates a batch gathers per probe before scoring them again.
@@ -286,9 +352,10 @@ enum Matcher {
     /// row is scored in the same company as in a scan: its group of four within its tile (tiles
     /// start every `tileRows` rows of a block), or alone if it is one of the tile's last
     /// `count % 4` rows.
-    private static func singleScore(_ snapshot: CollectionSnapshot, block blockIndex: Int, row: Int,
+    private static func singleScore(_ snapshot: CollectionSnapshot, _ position: UInt64,
                                     probe: UnsafePointer<Float>, kernels: lineup_kernel_table) -> Float {
-        let block = snapshot.blocks[blockIndex]
+        let row = Int(position & 0xFFFF_FFFF)
+        let block = snapshot.blocks[Int(position >> 32)]
         let kernel = kernels.single(for: block.encoding)
         let tileStart = row / tileRows * tileRows
         let tileCount = min(tileRows, block.count - tileStart)
@@ -305,19 +372,6 @@ enum Matcher {
         }
         let score = withUnsafeBytes(of: &scores) { $0.load(fromByteOffset: (row - first) * 4, as: Float.self) }
         return min(max(score, -1), 1)
-    }
-
-    /// Offers the live rows of one tile of approximate (quantised) scores that reach the
-    /// gather's floor. The floor only rises, so reading it once per tile is conservative.
-    @inline(__always)
-    private static func gather(_ scores: UnsafeMutablePointer<Float>, count: Int, firstRow: Int,
-                               block: VectorBlock, blockIndex: Int, into gather: inout QuantizedGather) {
-        let floor = gather.floor
-        for index in 0..<count where scores[index] >= floor {
-            let row = firstRow + index
-            guard block.isLive(row) else { continue }
-            gather.offer(.init(score: min(max(scores[index], -1), 1), position: UInt64(blockIndex) << 32 | UInt64(row)))
-        }
     }
 
     /// Offers the live rows of one scored tile whose score reaches the threshold.
@@ -362,12 +416,6 @@ extension lineup_kernel_table {
 struct SendableKernels: @unchecked Sendable {
     let kernels: lineup_kernel_table
     init(_ kernels: lineup_kernel_table) { self.kernels = kernels }
-}
-
-/// What one worker of a batch found: a top-k per probe, or, for a quantised batch, a gather.
-struct WorkerResult {
-    var tops: [TopK]
-    var gathers: [QuantizedGather]
 }
 
 extension ProcessInfo {

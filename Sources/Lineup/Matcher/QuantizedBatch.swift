@@ -84,7 +84,7 @@ final class QuantizedProbes: @unchecked Sendable {
     deinit { elements.deallocate() }
 }
 
-/// One probe's candidates over one worker's rows in a quantised batch: every row that could be
+/// One probe's candidates over one worker's rows in a batch scored approximately: every row that could be
 /// among the probe's exact top k, by its approximate score.
 ///
 /// **Why nothing is lost.** Write a for a row's exact (clamped) score, b for its approximate
@@ -105,11 +105,22 @@ final class QuantizedProbes: @unchecked Sendable {
 ///
 /// Should the candidates outgrow ``cap`` (only a gallery with thousands of near-duplicates of
 /// the probe does that), the gather gives up (`overflowed`) and the probe is searched alone.
-struct QuantizedGather {
-    /// The k best approximate scores seen (ties by enrollment order): the k-th is the running L.
-    var best: TopK
+///
+/// **Distinct identities.** With a ``DistinctTopK`` as `best`, L is the k-th best identity's
+/// best b, and the same floor keeps what the exact answer needs: at least k identities have a
+/// row with b ≥ L, hence a ≥ L − E, so the k-th best identity's exact score A_k ≥ L − E; the
+/// row at which an identity of the answer scores best has a ≥ A_k and a ≥ T, and so b at or
+/// above the floor. Every other row of that identity that ties or beats it exactly is kept by
+/// the same argument, so the exact rescoring picks the identity's best row, earliest on ties.
+///
+/// Batches over float32 and fp16 rows gather the same way with E = ``Matcher/rescoreSlack``,
+/// far more than the multi-probe kernels' scores ever differ from the single-probe ones.
+struct BoundedGather<Best: HitCollector>: Sendable {
+    /// The k best approximate scores seen (ties by enrollment order; of distinct identities for
+    /// a ``DistinctTopK``): the k-th is the running L.
+    private(set) var best: Best
     /// The rows kept so far, with their approximate (clamped) scores.
-    var candidates: [TopK.Entry] = []
+    private(set) var candidates: [TopK.Entry] = []
     /// The current floor, where the scan can compare it directly: −∞ while it is at or below −1
     /// (every clamped score reaches it, and raw scores below −1 must pass too).
     private(set) var floor: Float
@@ -120,8 +131,11 @@ struct QuantizedGather {
     /// Candidates at which the next pruning happens.
     private var pruneAt = 64
 
-    init(k: Int, threshold: Float, bound: Float) {
-        best = TopK(capacity: k)
+    /// - Parameters:
+    ///   - best: an empty collector of capacity `k`.
+    ///   - bound: E, the most an approximate score may differ from the exact one.
+    init(best: Best, k: Int, threshold: Float, bound: Float) {
+        self.best = best
         self.threshold = threshold
         self.bound = bound
         cap = 4096 + 16 * k
@@ -134,12 +148,13 @@ struct QuantizedGather {
         return floor > -1 ? floor : -.infinity
     }
 
-    /// A live row whose approximate score `entry.score` (clamped) reached ``floor``.
-    mutating func offer(_ entry: TopK.Entry) {
+    /// A live row (`row` of `block`) whose approximate score `entry.score` (clamped) reached
+    /// ``floor``.
+    mutating func offer(_ entry: TopK.Entry, block: VectorBlock, row: Int) {
         guard !overflowed else { return }
-        best.offer(entry)
+        best.offer(entry, block: block, row: row)
         candidates.append(entry)
-        if best.isFull { floor = Self.floor(threshold: threshold, bound: bound, kthBest: best.entryScore) }
+        if best.entryScore > -.infinity { floor = Self.floor(threshold: threshold, bound: bound, kthBest: best.entryScore) }
         if candidates.count >= pruneAt {
             let floor = self.floor
             candidates.removeAll { $0.score < floor }

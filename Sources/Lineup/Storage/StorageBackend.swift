@@ -134,7 +134,6 @@ package protocol CollectionStore: AnyObject, Sendable {
     /// Stores `curve` with the collection, as durable as the backend promises, for every
     /// later candidate of it in any process.
     ///
-    /// - Throws: `featureNotSupported` where the backend cannot store one.
     func setCalibratedCurve(_ curve: MatchProbability) throws
 
     /// Stores `count` enrollments of `dimension` elements that `row` hands over in order, all
@@ -146,12 +145,6 @@ package protocol CollectionStore: AnyObject, Sendable {
 }
 
 extension CollectionStore {
-    package var calibratedCurve: MatchProbability? { nil }
-
-    package func setCalibratedCurve(_ curve: MatchProbability) throws {
-        throw LineupError(.featureNotSupported, "this database cannot store a calibration yet")
-    }
-
     package func enroll(count: Int, dimension: Int, checkingIDs: Bool, row: (Int) throws -> PreparedEnrollment) throws {
         var batch: [PreparedEnrollment] = []
         batch.reserveCapacity(count)
