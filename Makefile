@@ -88,6 +88,7 @@ bench: deps
 	python3 Benchmarks/import_bench.py $(IMPORT_ARGS)
 	python3 Benchmarks/identities_bench.py $(IDENTITIES_ARGS)
 	python3 Benchmarks/calibration_bench.py $(CALIBRATION_ARGS)
+	python3 Benchmarks/codes_bench.py $(CODES_ARGS)
 
 # The long reliability modes: 1,000 kill -9 trials, a longer crash workload.
 torture: deps

@@ -160,7 +160,7 @@ import Testing
         #expect(UInt64(bytes.count) == size)
 
         #expect(Array(bytes[0..<8]) == [0x4C, 0x4E, 0x55, 0x50, 0x53, 0x45, 0x47, 0x4D], "magic LNUPSEGM")
-        #expect(bytes[8] == 1 && bytes[9] == 0, "version 1")
+        #expect(bytes[8] == 2 && bytes[9] == 0, "version 2")
         #expect(bytes[10] == encoding.formatCode && bytes[11] == 0)
         #expect(Self.u32(bytes, 12) == UInt32(dimension))
         #expect(Self.u64(bytes, 16) == 0xABC)
@@ -170,33 +170,59 @@ import Testing
         #expect(stride == 64, "12 dimensions of at most 4 bytes fit one 64-byte row")
         #expect(Array(bytes[40..<56]) == [0x5E, 0xC0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2], "store id")
         #expect(Self.u64(bytes, 56) == UInt64(bytes.count))
-        #expect(bytes[256..<316].allSatisfy { $0 == 0 })
+        #expect(bytes[304..<316].allSatisfy { $0 == 0 })
         #expect(Self.u32(bytes, 316) == Checksum.crc32c(bytes[0..<316]))
 
         let blocks = (count + 255) / 256
         let vectorBlocks = (count * stride + (1 << 20) - 1) / (1 << 20)
+        let coded = encoding != .int8
+        let codeStride = 64
+        let codeBlocks = (count * codeStride + (1 << 20) - 1) / (1 << 20)
         let lengths = [count * stride, encoding == .int8 ? count * 4 : 0, count * 16, count * 4, count * 12, blocks * 16,
-                       -1, vectorBlocks * 4]
+                       -1, vectorBlocks * 4, coded ? count * codeStride : 0, coded ? count * 8 + codeBlocks * 4 : 0]
         var end = 320
-        var sections: [(offset: Int, length: Int)] = []
-        for index in 0..<8 {
+        var sections = [(offset: Int, length: Int)](repeating: (0, 0), count: 10)
+        // In the file: the vectors, the codes, sections 1 to 7, the code table.
+        for index in [0, 8, 1, 2, 3, 4, 5, 6, 7, 9] {
             let entry = 64 + 24 * index
             let offset = Int(Self.u64(bytes, entry)), length = Int(Self.u64(bytes, entry + 8))
             let aligned = (end + 63) / 64 * 64
             #expect(offset == aligned, "section \(index) starts at the first multiple of 64 after the previous")
             if lengths[index] >= 0 { #expect(length == lengths[index], "section \(index) length") }
-            if index == 0 {
-                #expect(Self.u32(bytes, entry + 16) == 0, "the vectors' checksums are in section 7")
+            if index == 0 || index == 8 {
+                #expect(Self.u32(bytes, entry + 16) == 0, "the vectors' and codes' checksums are in sections 7 and 9")
             } else {
                 #expect(Self.u32(bytes, entry + 16) == Checksum.crc32c(bytes[offset..<(offset + length)]), "section \(index) CRC")
             }
             #expect(Self.u32(bytes, entry + 20) == 0)
             #expect(bytes[end..<offset].allSatisfy { $0 == 0 }, "the gap before section \(index) is zero")
-            sections.append((offset, length))
+            sections[index] = (offset, length)
             end = offset + length
         }
         #expect(end == bytes.count, "the last section ends at the end of the file")
         #expect(sections[0].offset == 320)
+        // Codes: row r's at section 8 + r × 64, its scale and bound in section 9, then one
+        // CRC32C a MiB of the codes.
+        if coded {
+            for (row, expected) in rows.enumerated() {
+                var decoded = [Float](repeating: 0, count: dimension)
+                expected.vector.bytes.withUnsafeBytes { stored in
+                    decoded.withUnsafeMutableBufferPointer { encoding.decode(stored.baseAddress!, scale: nil, into: $0) }
+                }
+                var code = [Int8](repeating: 0, count: dimension)
+                let (scale, bound) = decoded.withUnsafeBufferPointer { row in code.withUnsafeMutableBufferPointer { CompactCode.encode(row, into: $0) } }
+                let start = sections[8].offset + row * codeStride
+                #expect(Array(bytes[start..<(start + dimension)]) == code.map { UInt8(bitPattern: $0) }, "code of row \(row)")
+                #expect(bytes[(start + dimension)..<(start + codeStride)].allSatisfy { $0 == 0 })
+                #expect(Self.u32(bytes, sections[9].offset + 4 * row) == scale.bitPattern)
+                #expect(Self.u32(bytes, sections[9].offset + 4 * count + 4 * row) == bound.bitPattern)
+            }
+            for block in 0..<codeBlocks {
+                let start = sections[8].offset + block * (1 << 20)
+                let stop = min(start + (1 << 20), sections[8].offset + count * codeStride)
+                #expect(Self.u32(bytes, sections[9].offset + 8 * count + 4 * block) == Checksum.crc32c(bytes[start..<stop]))
+            }
+        }
         // One CRC32C a MiB of the vector section.
         for block in 0..<vectorBlocks {
             let start = 320 + block * (1 << 20)
@@ -292,7 +318,7 @@ import Testing
         let size = try Self.write(Self.rows(3, dimension: 8, encoding: .none, seed: 1), in: directory.path, encoding: .none, dimension: 8)
         let path = directory.path + "/" + FormatConstants.segmentName(3)
         var bytes = try Self.readFile(path)
-        bytes[8] = 2
+        bytes[8] = 3
         let crc = Checksum.crc32c(bytes[0..<316])
         for index in 0..<4 { bytes[316 + index] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(index))) }
         try Self.writeFile(bytes, path)
@@ -307,7 +333,7 @@ import Testing
         let size = try Self.write(Self.rows(3, dimension: 8, encoding: .none, seed: 1), in: directory.path, encoding: .none, dimension: 8)
         let path = directory.path + "/" + FormatConstants.segmentName(3)
         let original = try Self.readFile(path)
-        for offset in [11] + Array(256..<316) + (0..<8).map({ 64 + 24 * $0 + 20 }) {
+        for offset in [11] + Array(304..<316) + (0..<10).map({ 64 + 24 * $0 + 20 }) {
             var bytes = original
             bytes[offset] = 0x01
             let crc = Checksum.crc32c(bytes[0..<316])

@@ -20,7 +20,8 @@ struct LineupBench: ParsableCommand {
         commandName: "lineup-bench",
         abstract: "Timed operations on a Lineup store, each printing one JSON object.",
         subcommands: [ImportOperation.self, EnrollOperation.self, OpenProbeOperation.self, ProbeOperation.self,
-                      BandwidthOperation.self, CompactOperation.self, CalibrateOperation.self])
+                      BandwidthOperation.self, CompactOperation.self, CalibrateOperation.self,
+                      CodedOperation.self])
 
     /// Parses the arguments and runs the operation. A ``LineupError`` prints one `error:` line
     /// and exits with status 1; usage mistakes and help are the argument parser's.

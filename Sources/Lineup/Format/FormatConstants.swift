@@ -27,7 +27,12 @@ enum FormatConstants {
     // FORMAT.md, "Segment files".
     static let segmentMagic: [UInt8] = Array("LNUPSEGM".utf8)
     static let segmentHeaderSize = 320
-    static let segmentSectionCount = 8
+    /// The segment version written: 2 adds the compact codes (sections 8 and 9). Version 1
+    /// segments (eight sections, no codes) stay readable.
+    static let segmentVersion: UInt16 = 2
+    /// Sections of a version-1 segment, and of a version-2 one.
+    static let segmentSectionCountV1 = 8
+    static let segmentSectionCount = 10
     /// Bytes of the vector section covered by one entry of the vector checksum section.
     static let vectorChecksumBlock = 1 << 20
     static let sectionAlignment = 64

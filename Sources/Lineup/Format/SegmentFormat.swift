@@ -3,7 +3,7 @@ import CLZ4
 /// A segment file's header (FORMAT.md, "Segment files"): what the file holds and where.
 ///
 ///       0  8    magic "LNUPSEGM"
-///       8  u16  format version
+///       8  u16  segment version (1, or 2 with compact codes)
 ///      10  u8   encoding (0 float32, 1 float16, 2 int8)
 ///      11  u8   zero
 ///      12  u32  dimension
@@ -13,15 +13,36 @@ import CLZ4
 ///      32  u64  row stride (bytes; a multiple of 64)
 ///      40  16   store id
 ///      56  u64  file size
-///      64  8 × 24 section table: u64 offset, u64 length, u32 CRC32C of the section, u32 zero
-///              (zero for the vectors, which the vector checksum section covers per MiB)
-///     256  60   zero
+///      64  n × 24 section table (n = 8 in version 1, 10 in version 2): u64 offset, u64
+///              length, u32 CRC32C of the section, u32 zero (zero for the vectors and the
+///              codes, which checksum sections cover per MiB)
+///  64+24n  …    zero
 ///     316  u32  CRC32C of bytes 0 ..< 316
 struct SegmentHeader: Equatable {
     /// The sections, in file order.
     enum Section: Int, CaseIterable {
         case vectors, scales, uuids, uuidOrder, identityIndex, identityBlocks, identityData, vectorChecksums
+        /// Version 2: the compact code of every row (``CompactCode``), `codeStride` bytes apart;
+        /// empty for int8 segments.
+        case codes
+        /// Version 2: every row's code scale (f32), then every row's bound (f32), then one
+        /// CRC32C a MiB of the codes; empty for int8 segments.
+        case codeTable
     }
+
+    /// The sections in the order they lie in the file: in version 2 the codes follow the
+    /// vectors (both are streamed while the rows are written), and the code table comes last.
+    static func fileOrder(version: UInt16) -> [Section] {
+        version == 1 ? Array(Section.allCases.prefix(FormatConstants.segmentSectionCountV1))
+            : [.vectors, .codes, .scales, .uuids, .uuidOrder, .identityIndex, .identityBlocks, .identityData,
+               .vectorChecksums, .codeTable]
+    }
+
+    /// Bytes from one code to the next: an int8 row's stride.
+    var codeStride: Int { Lineup.rowStride(dimension: dimension, encoding: .int8) }
+
+    /// The segment keeps compact codes (version 2, float32 or fp16).
+    var hasCodes: Bool { sections.count > Section.codes.rawValue && sections[Section.codes.rawValue].length > 0 }
 
     /// Checksum-table entries for a vector section of `length` bytes: one a MiB.
     static func vectorChecksumCount(_ length: Int) -> Int {
@@ -34,6 +55,7 @@ struct SegmentHeader: Equatable {
         var checksum: UInt32
     }
 
+    var version: UInt16 = FormatConstants.segmentVersion
     var encoding: VectorCompression
     var dimension: Int
     var segmentNumber: UInt64
@@ -47,7 +69,7 @@ struct SegmentHeader: Equatable {
     func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: FormatConstants.segmentHeaderSize)
         writer.raw(FormatConstants.segmentMagic)
-        writer.u16(FormatConstants.formatVersion)
+        writer.u16(version)
         writer.u8(encoding.formatCode)
         writer.u8(0)
         writer.u32(UInt32(dimension))
@@ -72,8 +94,9 @@ struct SegmentHeader: Equatable {
     /// inside the file where the format puts it, with the length the row count implies.
     static func decode(_ bytes: UnsafeRawBufferPointer, fileSize: Int) throws -> SegmentHeader {
         let damaged = LineupError(.corruptStore, "a segment header is damaged")
-        var (_, reader) = try FramedHeader.open(bytes, magic: FormatConstants.segmentMagic, length: FormatConstants.segmentHeaderSize,
-                                                damaged: damaged) { _ in "a segment was written by a newer version of Lineup" }
+        var (version, reader) = try FramedHeader.open(bytes, magic: FormatConstants.segmentMagic,
+                                                      length: FormatConstants.segmentHeaderSize, newest: FormatConstants.segmentVersion,
+                                                      damaged: damaged) { _ in "a segment was written by a newer version of Lineup" }
         do {
             guard let encoding = VectorCompression(formatCode: try reader.u8()),
                   try reader.u8() == 0 else { throw damaged }
@@ -82,7 +105,9 @@ struct SegmentHeader: Equatable {
                 collectionID: try reader.u32(), rowCount: Int(try reader.u32()),
                 rowStride: Int(clamping: try reader.u64()), storeID: try reader.recordID(),
                 fileSize: Int(clamping: try reader.u64()), sections: [])
-            for _ in Section.allCases {
+            header.version = version
+            let sectionCount = version == 1 ? FormatConstants.segmentSectionCountV1 : FormatConstants.segmentSectionCount
+            for _ in 0..<sectionCount {
                 let offset = Int(clamping: try reader.u64())
                 let length = Int(clamping: try reader.u64())
                 let checksum = try reader.u32()
@@ -102,10 +127,14 @@ struct SegmentHeader: Equatable {
                 .identityIndex: rows * 12,
                 .identityBlocks: (rows + FormatConstants.identityBlockRows - 1) / FormatConstants.identityBlockRows * 16,
                 .vectorChecksums: vectorChecksumCount(rows * header.rowStride) * 4,
+                .codes: encoding == .int8 ? 0 : rows * header.codeStride,
+                .codeTable: encoding == .int8 ? 0 : rows * 8 + vectorChecksumCount(rows * header.codeStride) * 4,
             ]
-            guard header.sections[Section.vectors.rawValue].checksum == 0 else { throw damaged }
+            guard header.sections[Section.vectors.rawValue].checksum == 0,
+                  header.sections.count <= Section.codes.rawValue || header.sections[Section.codes.rawValue].checksum == 0
+            else { throw damaged }
             var end = FormatConstants.segmentHeaderSize
-            for section in Section.allCases {
+            for section in fileOrder(version: version) {
                 let entry = header.sections[section.rawValue]
                 guard entry.offset == alignedOffset(end), entry.length >= 0,
                       entry.offset <= fileSize, entry.length <= fileSize - entry.offset,

@@ -72,7 +72,7 @@ enum Matcher {
     }
 
     /// The work items of a scan: runs of at most ``itemRows`` rows of one block.
-    private static func plan(_ snapshot: CollectionSnapshot) -> [(block: Int, start: Int, count: Int)] {
+    static func plan(_ snapshot: CollectionSnapshot) -> [(block: Int, start: Int, count: Int)] {
         var plan: [(block: Int, start: Int, count: Int)] = []
         for (blockIndex, block) in snapshot.blocks.enumerated() {
             var start = 0
@@ -136,12 +136,21 @@ enum Matcher {
 
     /// ``search(_:probe:k:threshold:)`` for each probe, in one blocked, parallel pass.
     ///
-    /// - Parameter kernels: the kernel table to use (tests pass one with the serial reference
-    ///   of the quantised kernel, to exercise that path on any CPU); the single-probe kernels
-    ///   must be those ``search(_:probe:k:threshold:)`` uses, the chosen table's.
+    /// - Parameters:
+    ///   - kernels: the kernel table to use (tests pass one with the serial reference of the
+    ///     quantised kernel, to exercise that path on any CPU); the single-probe kernels must be
+    ///     those ``search(_:probe:k:threshold:)`` uses, the chosen table's.
+    ///   - codes: a lone probe may search through the blocks' compact codes
+    ///     (``searchCoded(_:probe:k:threshold:kernels:)``, same answer); false scans the
+    ///     stored vectors in full (the reference the tests compare with).
     static func searchBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int,
-                            threshold: Float, kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [[MatchHit]] {
+                            threshold: Float, kernels: lineup_kernel_table = lineup_kernels().pointee,
+                            codes: Bool = true) throws -> [[MatchHit]] {
         guard !probes.isEmpty else { return [] }
+        if codes, probes.count == 1,
+           let hits = try searchCoded(snapshot, probe: probes[0], k: k, threshold: threshold, kernels: kernels) {
+            return [hits]
+        }
         let batch = ProbeBatch(snapshot, probes: probes, kernels: kernels)
         if let quantized = batch.quantized {
             let perWorker = try scanMany(snapshot, batch, gathers: { probe in
@@ -352,7 +361,7 @@ enum Matcher {
     /// row is scored in the same company as in a scan: its group of four within its tile (tiles
     /// start every `tileRows` rows of a block), or alone if it is one of the tile's last
     /// `count % 4` rows.
-    private static func singleScore(_ snapshot: CollectionSnapshot, _ position: UInt64,
+    static func singleScore(_ snapshot: CollectionSnapshot, _ position: UInt64,
                                     probe: UnsafePointer<Float>, kernels: lineup_kernel_table) -> Float {
         let row = Int(position & 0xFFFF_FFFF)
         let block = snapshot.blocks[Int(position >> 32)]

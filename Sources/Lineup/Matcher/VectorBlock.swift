@@ -17,6 +17,12 @@ protocol VectorBlockSource: AnyObject, Sendable {
     /// rows uses, so that a source storing identities in compressed blocks decodes each block
     /// once, not once a row.
     func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows
+    /// Calls `body` with the block's compact codes (``CompactCode``), nil when it has none
+    /// (in-memory chunks, int8 blocks, segments written before codes existed): those are
+    /// scanned in full. The pointers are valid only inside `body`.
+    func withUnsafeCodes<R>(_ body: (CompactCodes) throws -> R) rethrows -> R?
+    /// Checks the codes of `rows` before a scan reads them; false when damaged.
+    func checkCodes(rows: Range<Int>) -> Bool
     /// Lets the pages holding `rows`' vectors go from this process's memory where they can be
     /// read again from a file (a mapped segment); a no-op for memory the process owns.
     func releaseVectorPages(rows: Range<Int>)
@@ -26,11 +32,24 @@ extension VectorBlockSource {
     /// Memory the process wrote itself needs no check.
     func checkVectors(rows: Range<Int>) -> Bool { true }
 
+    func withUnsafeCodes<R>(_ body: (CompactCodes) throws -> R) rethrows -> R? { nil }
+
+    func checkCodes(rows: Range<Int>) -> Bool { true }
+
     func forEachIdentity(rows: Range<Int>, _ body: (Int, String) throws -> Void) rethrows {
         for row in rows { try body(row, identity(at: row)) }
     }
 
     func releaseVectorPages(rows: Range<Int>) {}
+}
+
+/// Where a block's compact codes are: row r's int8 code at `codes + r × stride`, its scale and
+/// its bound (``CompactCode``) at index r of `scales` and `bounds`.
+struct CompactCodes {
+    let codes: UnsafeRawPointer
+    let stride: Int
+    let scales: UnsafePointer<Float>
+    let bounds: UnsafePointer<Float>
 }
 
 /// A run of `count` vectors of one encoding and dimension, `stride` bytes apart, with the rows

@@ -27,9 +27,9 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     /// The file's size on disk: the envelope's in an encrypted store, else the header's.
     let fileSize: UInt64
     private let region: MappedRegion
-    /// Per MiB of vectors: 0 unchecked, 1 good, 2 damaged.
-    private let vectorBlockStates: UnsafeMutablePointer<Atomic<UInt8>>
-    private let vectorBlockCount: Int
+    /// The vectors' MiB checks, and the codes' (version 2, float32 and fp16; else empty).
+    private let vectorChecks: LazyChecksums
+    private let codeChecks: LazyChecksums
 
     var rowCount: Int { header.rowCount }
 
@@ -75,10 +75,17 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         guard header.segmentNumber == number, header.collectionID == collectionID, header.storeID == storeID else {
             throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) belongs elsewhere")
         }
-        vectorBlockCount = SegmentHeader.vectorChecksumCount(header.sections[SegmentHeader.Section.vectors.rawValue].length)
-        vectorBlockStates = .allocate(capacity: max(vectorBlockCount, 1))
-        let initial: UInt8 = verification == .justWritten || authenticated ? 1 : 0
-        for index in 0..<vectorBlockCount { (vectorBlockStates + index).initialize(to: Atomic(initial)) }
+        let checked = verification == .justWritten || authenticated
+        let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
+        vectorChecks = LazyChecksums(data: vectors, table: header.sections[SegmentHeader.Section.vectorChecksums.rawValue].offset,
+                                     checked: checked)
+        if header.hasCodes {
+            let codes = header.sections[SegmentHeader.Section.codes.rawValue]
+            codeChecks = LazyChecksums(data: codes, table: header.sections[SegmentHeader.Section.codeTable.rawValue].offset + header.rowCount * 8,
+                                       checked: checked)
+        } else {
+            codeChecks = LazyChecksums(data: .init(offset: 0, length: 0, checksum: 0), table: 0, checked: true)
+        }
         switch verification {
         case .full: try verify(vectors: !authenticated)
         case .vectorsOnFirstUse: try verify(vectors: false)
@@ -87,8 +94,6 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     }
 
     deinit {
-        vectorBlockStates.deinitialize(count: vectorBlockCount)
-        vectorBlockStates.deallocate()
         if let release = releaseAction.withLock({ $0 }) { release() }
     }
 
@@ -103,58 +108,12 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
 
     /// Checks, once, every MiB of vectors that rows `rows` touch; false when one is damaged.
     func checkVectors(rows: Range<Int>) -> Bool {
-        guard !rows.isEmpty else { return true }
-        let first = rows.lowerBound * header.rowStride / FormatConstants.vectorChecksumBlock
-        let last = (rows.upperBound * header.rowStride - 1) / FormatConstants.vectorChecksumBlock
-        return checkVectorBlocks(first..<(last + 1))
+        vectorChecks.check(rows: rows, stride: header.rowStride, in: region)
     }
 
-    /// Checks the MiB blocks of `blocks` not checked yet against the vector checksum section,
-    /// three whole blocks at a time through three independent CRC chains, and records each
-    /// outcome; false when any block of the range is damaged. Safe from several threads: two
-    /// threads may check one block, and both record the same outcome.
-    private func checkVectorBlocks(_ blocks: Range<Int>) -> Bool {
-        let vectors = header.sections[SegmentHeader.Section.vectors.rawValue]
-        let table = header.sections[SegmentHeader.Section.vectorChecksums.rawValue]
-        let block = FormatConstants.vectorChecksumBlock
-        var good = true
-        var pending: [Int] = []
-        for index in blocks {
-            switch vectorBlockStates[index].load(ordering: .acquiring) {
-            case 1: continue
-            case 2: good = false
-            default: pending.append(index)
-            }
-        }
-        guard !pending.isEmpty else { return good }
-        region.withUnsafeBytes { bytes in
-            func record(_ index: Int, _ crc: UInt32) {
-                let expected = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: table.offset + index * 4, as: UInt32.self))
-                vectorBlockStates[index].store(crc == expected ? 1 : 2, ordering: .releasing)
-                if crc != expected { good = false }
-            }
-            let whole = pending.filter { ($0 + 1) * block <= vectors.length }
-            var position = 0
-            while position + 3 <= whole.count {
-                let (a, b, c) = (whole[position], whole[position + 1], whole[position + 2])
-                var crcs: (UInt32, UInt32, UInt32) = (0, 0, 0)
-                withUnsafeMutableBytes(of: &crcs) { out in
-                    let base = bytes.baseAddress! + vectors.offset
-                    lineup_crc32c_3way(base + a * block, base + b * block, base + c * block, block,
-                                       out.baseAddress!.assumingMemoryBound(to: UInt32.self))
-                }
-                record(a, crcs.0)
-                record(b, crcs.1)
-                record(c, crcs.2)
-                position += 3
-            }
-            for index in whole[position...] + pending.filter({ ($0 + 1) * block > vectors.length }) {
-                let start = vectors.offset + index * block
-                let end = min(start + block, vectors.offset + vectors.length)
-                record(index, Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[start..<end])))
-            }
-        }
-        return good
+    /// Checks, once, every MiB of codes that rows `rows` touch; false when one is damaged.
+    func checkCodes(rows: Range<Int>) -> Bool {
+        codeChecks.check(rows: rows, stride: header.codeStride, in: region)
     }
 
     /// Checks every section's checksum (the vectors too when `vectors`) and that the tables are
@@ -164,27 +123,42 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         try region.withUnsafeBytes { bytes in
             // The padding between sections is zero (FORMAT.md §6.2): no byte goes unchecked.
             var end = FormatConstants.segmentHeaderSize
-            for entry in header.sections {
+            for section in SegmentHeader.fileOrder(version: header.version) {
+                let entry = header.sections[section.rawValue]
                 guard bytes[end..<entry.offset].allSatisfy({ $0 == 0 }) else { throw damaged }
                 end = entry.offset + entry.length
             }
-            // Row padding inside the vector section is covered by the vector checksums.
-            for (index, entry) in header.sections.enumerated() where index != SegmentHeader.Section.vectors.rawValue {
+            // Row padding inside the vectors and the codes is covered by their MiB checksums.
+            for (index, entry) in header.sections.enumerated()
+            where index != SegmentHeader.Section.vectors.rawValue && index != SegmentHeader.Section.codes.rawValue {
                 let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
                 guard Checksum.crc32c(section) == entry.checksum else { throw damaged }
             }
         }
         if checkVectorSection {
-            // Every MiB of vectors, in runs of 24 spread over the cores.
-            let run = 24
-            let runs = (vectorBlockCount + run - 1) / run
-            let damagedRuns = Atomic<Int>(0)
-            DispatchQueue.concurrentPerform(iterations: runs) { index in
-                if !checkVectorBlocks((index * run)..<min(vectorBlockCount, (index + 1) * run)) {
-                    damagedRuns.add(1, ordering: .relaxed)
+            // Every MiB of vectors and codes, in runs of 24 spread over the cores.
+            for checks in [vectorChecks, codeChecks] {
+                let run = 24
+                let runs = (checks.count + run - 1) / run
+                let damagedRuns = Atomic<Int>(0)
+                DispatchQueue.concurrentPerform(iterations: runs) { index in
+                    if !checks.check(blocks: (index * run)..<min(checks.count, (index + 1) * run), in: region) {
+                        damagedRuns.add(1, ordering: .relaxed)
+                    }
+                }
+                guard damagedRuns.load(ordering: .relaxed) == 0 else { throw damaged }
+            }
+        }
+        if header.hasCodes {
+            // A bound that is not a non-negative number would let a scan drop a row it needs.
+            let bounds = header.sections[SegmentHeader.Section.codeTable.rawValue].offset + rowCount * 4
+            let good = region.withUnsafeBytes { bytes in
+                (0..<rowCount).allSatisfy { row in
+                    let bound = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bounds + row * 4, as: UInt32.self)))
+                    return bound >= 0
                 }
             }
-            guard damagedRuns.load(ordering: .relaxed) == 0 else { throw damaged }
+            guard good else { throw damaged }
         }
         // The UUID order must be a permutation sorted by UUID; identity blocks must decode.
         var seen = [Bool](repeating: false, count: rowCount)
@@ -218,6 +192,15 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
                 .bindMemory(to: Float.self, capacity: rowCount)
         }
         return try body(vectors, scales)
+    }
+
+    func withUnsafeCodes<R>(_ body: (CompactCodes) throws -> R) rethrows -> R? {
+        guard header.hasCodes else { return nil }
+        let table = header.sections[SegmentHeader.Section.codeTable.rawValue].offset
+        return try body(CompactCodes(
+            codes: region.address(header.sections[SegmentHeader.Section.codes.rawValue].offset), stride: header.codeStride,
+            scales: region.address(table).bindMemory(to: Float.self, capacity: rowCount),
+            bounds: region.address(table + rowCount * 4).bindMemory(to: Float.self, capacity: rowCount)))
     }
 
     func recordID(at row: Int) -> RecordID {
@@ -362,5 +345,83 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         region.withUnsafeBytes {
             UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: header.sections[section.rawValue].offset + offset, as: UInt64.self))
         }
+    }
+}
+
+/// A section whose bytes are checked one MiB at a time against a table of CRC32Cs, each MiB
+/// the first time something needs it (the vectors, the codes).
+final class LazyChecksums: @unchecked Sendable {
+    /// The section checked, and where its table starts (one u32 a MiB).
+    let data: SegmentHeader.SectionEntry
+    let table: Int
+    /// MiBs in the section.
+    let count: Int
+    /// Per MiB: 0 unchecked, 1 good, 2 damaged.
+    private let states: UnsafeMutablePointer<Atomic<UInt8>>
+
+    init(data: SegmentHeader.SectionEntry, table: Int, checked: Bool) {
+        self.data = data
+        self.table = table
+        count = SegmentHeader.vectorChecksumCount(data.length)
+        states = .allocate(capacity: max(count, 1))
+        for index in 0..<count { (states + index).initialize(to: Atomic(checked ? 1 : 0)) }
+    }
+
+    deinit {
+        states.deinitialize(count: count)
+        states.deallocate()
+    }
+
+    /// Checks the MiBs that rows `rows` of `stride` bytes touch.
+    func check(rows: Range<Int>, stride: Int, in region: MappedRegion) -> Bool {
+        guard !rows.isEmpty, count > 0 else { return true }
+        let block = FormatConstants.vectorChecksumBlock
+        return check(blocks: (rows.lowerBound * stride / block)..<((rows.upperBound * stride - 1) / block + 1), in: region)
+    }
+
+    /// Checks the MiBs of `blocks` not checked yet, three whole ones at a time through three
+    /// independent CRC chains, and records each outcome; false when any of them is damaged.
+    /// Safe from several threads: two threads may check one MiB, and both record the same
+    /// outcome.
+    func check(blocks: Range<Int>, in region: MappedRegion) -> Bool {
+        let block = FormatConstants.vectorChecksumBlock
+        var good = true
+        var pending: [Int] = []
+        for index in blocks {
+            switch states[index].load(ordering: .acquiring) {
+            case 1: continue
+            case 2: good = false
+            default: pending.append(index)
+            }
+        }
+        guard !pending.isEmpty else { return good }
+        region.withUnsafeBytes { bytes in
+            func record(_ index: Int, _ crc: UInt32) {
+                let expected = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: table + index * 4, as: UInt32.self))
+                states[index].store(crc == expected ? 1 : 2, ordering: .releasing)
+                if crc != expected { good = false }
+            }
+            let whole = pending.filter { ($0 + 1) * block <= data.length }
+            var position = 0
+            while position + 3 <= whole.count {
+                let (a, b, c) = (whole[position], whole[position + 1], whole[position + 2])
+                var crcs: (UInt32, UInt32, UInt32) = (0, 0, 0)
+                withUnsafeMutableBytes(of: &crcs) { out in
+                    let base = bytes.baseAddress! + data.offset
+                    lineup_crc32c_3way(base + a * block, base + b * block, base + c * block, block,
+                                       out.baseAddress!.assumingMemoryBound(to: UInt32.self))
+                }
+                record(a, crcs.0)
+                record(b, crcs.1)
+                record(c, crcs.2)
+                position += 3
+            }
+            for index in whole[position...] + pending.filter({ ($0 + 1) * block > data.length }) {
+                let start = data.offset + index * block
+                let end = min(start + block, data.offset + data.length)
+                record(index, Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[start..<end])))
+            }
+        }
+        return good
     }
 }

@@ -61,8 +61,11 @@ struct SegmentWriter {
         // their largest (1,024 bytes and a length each), LZ4's worst case, and alignment.
         let blocks = (count + FormatConstants.identityBlockRows - 1) / FormatConstants.identityBlockRows
         let identityBound = count * (Validation.maximumIdentityBytes + 2)
+        let withCodes = encoding != .int8
+        let codeStride = withCodes ? rowStride(dimension: dimension, encoding: .int8) : 0
         let bound = FormatConstants.segmentHeaderSize + count * stride + count * (4 + 16 + 4 + 12) + blocks * 16
             + identityBound + identityBound / 255 + blocks * 16 + SegmentHeader.vectorChecksumCount(count * stride) * 4
+            + count * (codeStride + 8) + SegmentHeader.vectorChecksumCount(count * codeStride) * 4
             + FormatConstants.segmentSectionCount * FormatConstants.sectionAlignment
         let envelope = try cipher?.envelopeWriter(kind: .segment, number: number, retaining: bound) { bytes, offset in
             try fileSystem.write(descriptor, bytes, at: offset)
@@ -71,13 +74,22 @@ struct SegmentWriter {
             if let envelope { try envelope.write(bytes, at: offset) } else { try fileSystem.write(descriptor, bytes, at: offset) }
         }
 
-        // Vectors: rows padded to the stride, written in batches of about 4 MiB.
+        // Vectors: rows padded to the stride, written in batches of about 4 MiB. Their codes
+        // (float32 and fp16) follow the vectors in the file: a plain file takes each batch's
+        // codes at their place at once; an envelope, written front to back, takes them all
+        // after the vectors.
         var offset = FormatConstants.segmentHeaderSize
-        var vectorChecksums = ByteWriter(capacity: SegmentHeader.vectorChecksumCount(count * stride) * 4)
-        var blockCRC: UInt32 = 0
-        var blockFill = 0
+        var vectorChecksums = MiBChecksums(length: count * stride)
+        let codesOffset = SegmentHeader.alignedOffset(offset + count * stride)
+        var codeChecksums = MiBChecksums(length: count * codeStride)
+        var codeScales = ByteWriter(capacity: withCodes ? count * 4 : 0)
+        var codeBounds = ByteWriter(capacity: withCodes ? count * 4 : 0)
+        var heldCodes: [UInt8] = []
+        if withCodes && envelope != nil { heldCodes.reserveCapacity(count * codeStride) }
         let batchRows = max(1, (4 << 20) / stride)
         var batch = [UInt8](repeating: 0, count: batchRows * stride)
+        var codeBatch = [UInt8](repeating: 0, count: batchRows * codeStride)
+        var decoded = [Float](repeating: 0, count: dimension)
         var rowIndex = 0
         while rowIndex < count {
             let rowsNow = min(batchRows, count - rowIndex)
@@ -100,26 +112,34 @@ struct SegmentWriter {
                     if blockIdentities.count == FormatConstants.identityBlockRows { flushIdentityBlock() }
                 }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<(rowsNow * stride)])
-                // One CRC32C per MiB of the vector section, wherever the batches fall.
-                var consumed = 0
-                while consumed < chunk.count {
-                    let take = min(chunk.count - consumed, FormatConstants.vectorChecksumBlock - blockFill)
-                    blockCRC = Checksum.crc32c(UnsafeRawBufferPointer(rebasing: chunk[consumed..<(consumed + take)]), seed: blockCRC)
-                    blockFill += take
-                    consumed += take
-                    if blockFill == FormatConstants.vectorChecksumBlock {
-                        vectorChecksums.u32(blockCRC)
-                        blockCRC = 0
-                        blockFill = 0
+                vectorChecksums.add(chunk)
+                try put(chunk, at: offset)
+                guard withCodes else { return }
+                try codeBatch.withUnsafeMutableBytes { codes in
+                    try decoded.withUnsafeMutableBufferPointer { decoded in
+                        for index in 0..<rowsNow {
+                            encoding.decode(buffer.baseAddress! + index * stride, scale: nil, into: decoded)
+                            let code = UnsafeMutableRawBufferPointer(rebasing: codes[(index * codeStride)..<((index + 1) * codeStride)])
+                            code.initializeMemory(as: UInt8.self, repeating: 0)
+                            let (scale, bound) = CompactCode.encode(UnsafeBufferPointer(decoded),
+                                                                    into: code.bindMemory(to: Int8.self))
+                            codeScales.f32(scale)
+                            codeBounds.f32(bound)
+                        }
+                    }
+                    let codeChunk = UnsafeRawBufferPointer(rebasing: codes[0..<(rowsNow * codeStride)])
+                    codeChecksums.add(codeChunk)
+                    if envelope == nil {
+                        try put(codeChunk, at: codesOffset + rowIndex * codeStride)
+                    } else {
+                        heldCodes.append(contentsOf: codeChunk)
                     }
                 }
-                try put(chunk, at: offset)
             }
             offset += rowsNow * stride
             rowIndex += rowsNow
         }
         if !blockIdentities.isEmpty { flushIdentityBlock() }
-        if blockFill > 0 { vectorChecksums.u32(blockCRC) }
 
         var uuidOrder = ByteWriter(capacity: count * 4)
         for row in (0..<count).sorted(by: { ids[$0] < ids[$1] }) { uuidOrder.u32(UInt32(row)) }
@@ -129,19 +149,35 @@ struct SegmentWriter {
             identityIndex.u32(entry.row)
         }
 
-        var sections = [SegmentHeader.SectionEntry(offset: FormatConstants.segmentHeaderSize,
-                                                   length: count * stride, checksum: 0)]
-        for bytes in [scales.bytes, uuids.bytes, uuidOrder.bytes, identityIndex.bytes, blockTable.bytes,
-                      identityData.bytes, vectorChecksums.bytes] {
+        var sections = [SegmentHeader.SectionEntry](repeating: .init(offset: 0, length: 0, checksum: 0),
+                                                    count: Section.allCases.count)
+        sections[Section.vectors.rawValue] = .init(offset: FormatConstants.segmentHeaderSize, length: count * stride, checksum: 0)
+        /// Zeros up to the next section's place, and its start.
+        func pad() throws -> Int {
             let start = SegmentHeader.alignedOffset(offset)
             if start > offset {
                 try [UInt8](repeating: 0, count: start - offset).withUnsafeBytes { try put($0, at: offset) }
             }
+            return start
+        }
+        let start = try pad()
+        assert(start == codesOffset)
+        if !heldCodes.isEmpty { try heldCodes.withUnsafeBytes { try put($0, at: start) } }
+        sections[Section.codes.rawValue] = .init(offset: start, length: count * codeStride, checksum: 0)
+        offset = start + count * codeStride
+        let small: [(Section, [UInt8])] = [
+            (.scales, scales.bytes), (.uuids, uuids.bytes), (.uuidOrder, uuidOrder.bytes), (.identityIndex, identityIndex.bytes),
+            (.identityBlocks, blockTable.bytes), (.identityData, identityData.bytes), (.vectorChecksums, vectorChecksums.finish()),
+            (.codeTable, codeScales.bytes + codeBounds.bytes + codeChecksums.finish()),
+        ]
+        for (section, bytes) in small {
+            let start = try pad()
             try bytes.withUnsafeBytes { try put($0, at: start) }
-            sections.append(.init(offset: start, length: bytes.count, checksum: Checksum.crc32c(bytes)))
+            sections[section.rawValue] = .init(offset: start, length: bytes.count, checksum: Checksum.crc32c(bytes))
             offset = start + bytes.count
         }
-        assert(sections.count == Section.allCases.count)
+        assert(SegmentHeader.fileOrder(version: FormatConstants.segmentVersion).map { sections[$0.rawValue].offset }
+            == sections.map(\.offset).sorted())
         let header = SegmentHeader(encoding: encoding, dimension: dimension, segmentNumber: number,
                                    collectionID: collectionID, rowCount: count, rowStride: stride,
                                    storeID: storeID, fileSize: offset, sections: sections)
@@ -153,5 +189,40 @@ struct SegmentWriter {
         try fileSystem.rename(temporaryPath, to: finalPath)
         try fileSystem.syncDirectory(directory)
         return (UInt64(fileSize), envelope?.retained())
+    }
+}
+
+/// One CRC32C for each MiB of a section streamed in pieces, wherever the pieces fall
+/// (FORMAT.md §6.2, sections 7 and 9).
+struct MiBChecksums {
+    private var table: ByteWriter
+    private var crc: UInt32 = 0
+    private var fill = 0
+
+    init(length: Int) {
+        table = ByteWriter(capacity: SegmentHeader.vectorChecksumCount(length) * 4)
+    }
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        var consumed = 0
+        while consumed < bytes.count {
+            let take = min(bytes.count - consumed, FormatConstants.vectorChecksumBlock - fill)
+            crc = Checksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[consumed..<(consumed + take)]), seed: crc)
+            fill += take
+            consumed += take
+            if fill == FormatConstants.vectorChecksumBlock {
+                table.u32(crc)
+                crc = 0
+                fill = 0
+            }
+        }
+    }
+
+    /// The table: one entry per whole or partial MiB added.
+    mutating func finish() -> [UInt8] {
+        if fill > 0 { table.u32(crc) }
+        fill = 0
+        crc = 0
+        return table.bytes
     }
 }

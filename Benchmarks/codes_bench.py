@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Exact answers from the compact codes: Lineup's coded single-probe search beside its full
+scan of the stored vectors and FAISS IndexFlatIP, side by side in one run, on face-like data.
+
+  python3 Benchmarks/codes_bench.py [--rows 1000000] [--dimension 512] [--repeat 10]
+                                    [--queries 1:0.4,5:0.6,10:-1,1:0.2,1:0.6,1:0.8]
+
+The gallery is harness.face_like (four templates a person around anisotropic centres),
+imported into a float32 store: the import seals segments, which carry every row's int8 code
+and bound (FORMAT.md §6.3). Probes are new templates of enrolled people (their centre plus
+fresh noise), so each has genuine matches and a crowd of impostors. For each query (k and
+threshold) `lineup-bench coded` times identifyTopCandidates through the codes and through the
+full scan, each probe both ways in turn, checks that the two answers are equal, and counts
+the rows the coded search scored exactly. FAISS: IndexFlatIP.search of the same probes, k
+results (FAISS has no threshold; it is as fast at any). Also the store's bytes: the codes
+against the vectors. Prints ratios and writes Benchmarks/results/codes.json.
+"""
+import argparse, os, shutil, statistics, sys, tempfile, time
+
+import numpy as np
+
+from harness import BENCH, run_bench, save_results, write_face_like_inputs
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dimension", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--queries", default="1:0.4,5:0.6,10:-1,1:0.2,1:0.6,1:0.8")
+    args = parser.parse_args()
+    if not os.path.exists(BENCH):
+        sys.exit(f"error: {BENCH} is missing; run `make bench`")
+    import faiss
+    work = tempfile.mkdtemp(prefix="lineup-codes-")
+    try:
+        vectors, identities, npy, names = write_face_like_inputs(work, args.rows, args.dimension)
+        store = os.path.join(work, "store")
+        run_bench("import", store, "gallery", npy, names)
+        rng = np.random.default_rng(21)
+        spectrum = (1.0 / np.sqrt(1.0 + np.arange(args.dimension))).astype(np.float32)
+        chosen = rng.choice(args.rows, size=args.repeat, replace=False)
+        # Another template of the same people: a stored one moved by noise of the templates' size.
+        probes = vectors[chosen] + 0.5 * rng.standard_normal((args.repeat, args.dimension), dtype=np.float32) * spectrum
+        probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+        probes = probes.astype(np.float32)
+        probe_path = os.path.join(work, "probes.npy")
+        np.save(probe_path, probes)
+        lineup = run_bench("coded", store, "gallery", probe_path, "--repeat", args.repeat, "--queries", args.queries)
+
+        index = faiss.IndexFlatIP(args.dimension)
+        index.add(vectors)
+        results = {"rows": args.rows, "dimension": args.dimension, "probes": args.repeat, "queries": []}
+        for query in lineup["queries"]:
+            k = query["k"]
+            index.search(probes[:1], k)
+            times = []
+            for probe in probes:
+                start = time.perf_counter()
+                index.search(probe.reshape(1, -1), k)
+                times.append(time.perf_counter() - start)
+            entry = dict(query)
+            entry["faiss_flat_seconds"] = statistics.median(times)
+            entry["coded_over_faiss"] = entry["coded_median_seconds"] / entry["faiss_flat_seconds"]
+            entry["full_over_faiss"] = entry["full_median_seconds"] / entry["faiss_flat_seconds"]
+            entry["coded_over_full"] = entry["coded_median_seconds"] / entry["full_median_seconds"]
+            results["queries"].append(entry)
+            print(f"top-{k:<3} threshold {query['threshold']:5.2f}: coded {entry['coded_median_seconds'] * 1000:7.2f} ms"
+                  f"  full {entry['full_median_seconds'] * 1000:7.2f} ms  FAISS flat {entry['faiss_flat_seconds'] * 1000:7.2f} ms"
+                  f"  coded/FAISS {entry['coded_over_faiss']:.3f}  coded/full {entry['coded_over_full']:.3f}"
+                  f"  rescored {entry['rescored_fraction'] * 100:.4f} %")
+        sizes = {name: os.path.getsize(os.path.join(store, name)) for name in os.listdir(store)}
+        segment_bytes = sum(size for name, size in sizes.items() if name.endswith(".seg"))
+        vector_bytes = args.rows * args.dimension * 4
+        code_bytes = args.rows * (((args.dimension + 63) // 64) * 64 + 8)
+        results["segment_bytes"] = segment_bytes
+        results["code_bytes_over_vector_bytes"] = code_bytes / vector_bytes
+        print(f"codes: {code_bytes} bytes = {code_bytes / vector_bytes * 100:.1f} % of the float32 vectors; "
+              f"segments {segment_bytes} bytes")
+        save_results("codes", results)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

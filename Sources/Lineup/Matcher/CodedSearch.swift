@@ -1,0 +1,200 @@
+import Dispatch
+import Foundation
+import LineupKernels
+import Synchronization
+
+/// One probe's search through the compact codes (``CompactCode``): exactly the answer of the
+/// full scan, reading a quarter of the bytes.
+///
+/// Every row of a block with codes is scored from its int8 code with the int8 kernel; its
+/// exact score (the float kernels' over the stored vector) then lies within ‖p‖ · B of that,
+/// B the row's stored bound, so each row has a lower bound ℓ and an upper bound u (clamped to
+/// [−1, 1] like every score; clamping keeps the order). Rows of blocks without codes (the
+/// journal's tail, int8 blocks, segments written before codes existed) are scored exactly, ℓ =
+/// u. Write L for the k-th best ℓ over all live rows: at least k rows score at least L, so the
+/// k-th best exact score is at least L, and a row of the exact answer scores at least max(T, L)
+/// — hence has u ≥ max(T, L). The scan keeps every live row with u at or above that floor
+/// (computed with the k-th best ℓ seen so far, which never exceeds L) and scores the kept ones
+/// exactly, with the very kernel call the full scan makes for them (``Matcher/singleScore``):
+/// ranking those (score, then enrollment order) gives the full scan's answer, bit for bit.
+///
+/// How many rows are kept depends on how many lie within about 2‖p‖B of the k-th best score:
+/// a handful for face-like data, where the best matches stand well clear of the impostors.
+/// A gallery of near-duplicates of the probe can keep thousands; past ``CodedGather/cap`` the
+/// search gives up and the caller scans in full (the codes pass is then the whole extra cost).
+extension Matcher {
+    /// Above this many candidates a search scans in full: the floor is then the k-th of many,
+    /// and the codes would save little.
+    static let codedSearchLimit = 256
+
+    /// ``search(_:probe:k:threshold:)`` through the codes, or nil when no block has codes, k is
+    /// above ``codedSearchLimit``, or too many rows could not be ruled out (scan in full).
+    ///
+    /// - Throws: `corruptStore` when codes or vectors that the search reads fail their checksum.
+    static func searchCoded(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float,
+                            kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [MatchHit]? {
+        guard k <= codedSearchLimit, CodedSearchCounters.enabled.load(ordering: .relaxed), snapshot.blocks.contains(where: { $0.source.withUnsafeCodes { _ in true } ?? false })
+        else { return nil }
+        precondition(probe.count == snapshot.dimension)
+        let probeMatrix = AlignedFloats(count: max(1, snapshot.dimension))
+        probe.withUnsafeBufferPointer { probeMatrix.pointer.update(from: $0.baseAddress!, count: probe.count) }
+        // ‖p‖, rounded up: the bounds scale with it.
+        let probeNorm = Float(VectorEncoder.squaredNorm(probe).squareRoot() * (1 + 1e-12)).nextUp
+        let items = plan(snapshot)
+        let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
+        let results = ResultSlots<CodedGather>(count: workers)
+        let next = Atomic<Int>(0)
+        let damaged = Atomic<Bool>(false)
+        let table = SendableKernels(kernels)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let kernels = table.kernels
+            let probePointer = UnsafePointer(probeMatrix.pointer)
+            var gather = CodedGather(k: k, threshold: threshold)
+            var scores = [Float](repeating: 0, count: tileRows)
+            scores.withUnsafeMutableBufferPointer { scores in
+                let out = scores.baseAddress!
+                while !gather.overflowed {
+                    let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard index < items.count else { break }
+                    let item = items[index]
+                    let block = snapshot.blocks[item.block]
+                    let rows = item.start..<(item.start + item.count)
+                    let coded: Bool? = block.source.withUnsafeCodes { codes in
+                        guard block.source.checkCodes(rows: rows) else { return false }
+                        var first = item.start
+                        while first < rows.upperBound {
+                            let count = min(tileRows, rows.upperBound - first)
+                            kernels.scores_i8(codes.codes + first * codes.stride, codes.stride, count, block.dimension,
+                                              probePointer, codes.scales + first, out)
+                            for offset in 0..<count {
+                                let row = first + offset
+                                let error = (probeNorm * codes.bounds[row]).nextUp
+                                let upper = min(max((out[offset] + error).nextUp, -1), 1)
+                                guard upper >= gather.floor, block.isLive(row) else { continue }
+                                let lower = min(max((out[offset] - error).nextDown, -1), 1)
+                                gather.offer(lower: lower, upper: upper, position: UInt64(item.block) << 32 | UInt64(row), exact: false)
+                            }
+                            first += count
+                        }
+                        return true
+                    }
+                    if coded == false {
+                        damaged.store(true, ordering: .relaxed)
+                        continue
+                    }
+                    if coded == true { continue }
+                    // No codes: the stored vectors, scored exactly as the full scan scores them.
+                    guard block.source.checkVectors(rows: rows) else {
+                        damaged.store(true, ordering: .relaxed)
+                        continue
+                    }
+                    let single = kernels.single(for: block.encoding)
+                    block.source.withUnsafeVectors { vectors, rowScales in
+                        var first = item.start
+                        while first < rows.upperBound {
+                            let count = min(tileRows, rows.upperBound - first)
+                            single(vectors + first * block.stride, block.stride, count, block.dimension, probePointer,
+                                   rowScales.map { $0 + first }, out)
+                            for offset in 0..<count {
+                                let row = first + offset
+                                let score = min(max(out[offset], -1), 1)
+                                guard score >= gather.floor, block.isLive(row) else { continue }
+                                gather.offer(lower: score, upper: score, position: UInt64(item.block) << 32 | UInt64(row), exact: true)
+                            }
+                            first += count
+                        }
+                    }
+                }
+            }
+            results.set(worker, gather)
+        }
+        if damaged.load(ordering: .relaxed) {
+            throw LineupError(.corruptStore, "a segment's vectors or codes fail their checksum; run lineup verify")
+        }
+        let gathered = results.values()
+        if gathered.contains(where: \.overflowed) { return nil }
+        var lower = gathered[0].lower
+        for gather in gathered.dropFirst() { lower.merge(gather.lower) }
+        let floor = max(threshold, lower.entryScore)
+        var exact = TopK(capacity: k)
+        var rescored = 0
+        defer {
+            CodedSearchCounters.rescoredRows.add(rescored, ordering: .relaxed)
+            CodedSearchCounters.searches.add(1, ordering: .relaxed)
+        }
+        for gather in gathered {
+            for candidate in gather.candidates where candidate.upper >= floor {
+                let score: Float
+                if candidate.exact {
+                    score = candidate.score
+                } else {
+                    let block = snapshot.blocks[Int(candidate.position >> 32)]
+                    let row = Int(candidate.position & 0xFFFF_FFFF)
+                    guard block.source.checkVectors(rows: row..<(row + 1)) else {
+                        throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
+                    }
+                    score = singleScore(snapshot, candidate.position, probe: probeMatrix.pointer, kernels: kernels)
+                    rescored += 1
+                }
+                if score >= threshold { exact.offer(.init(score: score, position: candidate.position)) }
+            }
+        }
+        return exact.sorted().map(MatchHit.init)
+    }
+}
+
+/// Rows scored exactly after coded searches ruled the others out, and coded searches answered,
+/// since the process started (what the benchmarks report); and whether identification may
+/// search through codes at all (true unless a benchmark times the full scan beside it).
+package enum CodedSearchCounters {
+    package static let rescoredRows = Atomic<Int>(0)
+    package static let searches = Atomic<Int>(0)
+    package static let enabled = Atomic<Bool>(true)
+}
+
+/// What one worker of a coded search keeps: the k best lower bounds (their k-th sets the
+/// floor), and every live row whose upper bound reached the floor when it was seen.
+struct CodedGather: Sendable {
+    struct Candidate: Sendable {
+        var upper: Float
+        /// The exact score, for a row scored from its vector (`exact`).
+        var score: Float
+        var position: UInt64
+        var exact: Bool
+    }
+
+    private(set) var lower: TopK
+    private(set) var candidates: [Candidate] = []
+    /// max(T, the k-th best lower bound so far): a row whose upper bound is below it cannot be
+    /// in the answer.
+    private(set) var floor: Float
+    private(set) var overflowed = false
+    private let threshold: Float
+    /// Candidates kept at most before the search gives up.
+    let cap: Int
+    private var pruneAt = 64
+
+    init(k: Int, threshold: Float) {
+        lower = TopK(capacity: k)
+        self.threshold = threshold
+        floor = threshold
+        cap = 4096 + 16 * k
+    }
+
+    mutating func offer(lower bound: Float, upper: Float, position: UInt64, exact: Bool) {
+        lower.offer(.init(score: bound, position: position))
+        candidates.append(Candidate(upper: upper, score: bound, position: position, exact: exact))
+        floor = max(threshold, lower.entryScore)
+        if candidates.count >= pruneAt {
+            let floor = self.floor
+            candidates.removeAll { $0.upper < floor }
+            if candidates.count > cap {
+                overflowed = true
+                candidates = []
+                self.floor = .infinity
+                return
+            }
+            pruneAt = max(64, 2 * candidates.count)
+        }
+    }
+}
