@@ -61,12 +61,19 @@ extension Matcher {
                     let rows = item.start..<(item.start + item.count)
                     let coded: Bool? = block.source.withUnsafeCodes { codes in
                         guard block.source.checkCodes(rows: rows) else { return false }
+                        // At least every row's own error (`error` below), rounded up the same way.
+                        let largestError = (probeNorm * codes.largestBound).nextUp
                         var first = item.start
                         while first < rows.upperBound {
                             let count = min(tileRows, rows.upperBound - first)
                             kernels.scores_i8(codes.codes + first * codes.stride, codes.stride, count, block.dimension,
                                               probePointer, codes.scales + first, out)
-                            for offset in 0..<count {
+                            // One comparison rules out almost every row: its score plus the
+                            // largest error is below the floor. The 4 × 10⁻⁶ cover the rounding
+                            // of this difference and of the row's own test (scores and bounds
+                            // lie within [−2, 2], where an ulp is at most 2.4 × 10⁻⁷).
+                            let cut = gather.floor - largestError - 4e-6
+                            for offset in 0..<count where out[offset] >= cut {
                                 let row = first + offset
                                 let error = (probeNorm * codes.bounds[row]).nextUp
                                 let upper = min(max((out[offset] + error).nextUp, -1), 1)

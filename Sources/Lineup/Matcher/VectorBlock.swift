@@ -50,6 +50,9 @@ struct CompactCodes {
     let stride: Int
     let scales: UnsafePointer<Float>
     let bounds: UnsafePointer<Float>
+    /// The largest of `bounds`: a row whose score plus it (times the probe's norm) is below
+    /// a floor is ruled out without reading its own bound.
+    let largestBound: Float
 }
 
 /// A run of `count` vectors of one encoding and dimension, `stride` bytes apart, with the rows

@@ -30,6 +30,8 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     /// The vectors' MiB checks, and the codes' (version 2, float32 and fp16; else empty).
     private let vectorChecks: LazyChecksums
     private let codeChecks: LazyChecksums
+    /// The largest of the rows' code bounds (0 without codes).
+    private let largestCodeBound: Float
 
     var rowCount: Int { header.rowCount }
 
@@ -86,6 +88,25 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         } else {
             codeChecks = LazyChecksums(data: .init(offset: 0, length: 0, checksum: 0), table: 0, checked: true)
         }
+        // The largest bound, for a scan's first test of a row; a bound that is not a number at
+        // or above zero would let a scan drop a row it needs. Every open checks them: the
+        // table is 4 bytes a row, already checked against its CRC (or just written).
+        var largest: Float = 0
+        if header.hasCodes {
+            let rows = header.rowCount
+            let bounds = header.sections[SegmentHeader.Section.codeTable.rawValue].offset + rows * 4
+            let good = region.withUnsafeBytes { bytes in
+                (0..<rows).allSatisfy { row in
+                    let bound = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bounds + row * 4, as: UInt32.self)))
+                    largest = max(largest, bound)
+                    return bound >= 0
+                }
+            }
+            guard good else {
+                throw LineupError(.corruptStore, "segment \(FormatConstants.segmentName(number)) is damaged")
+            }
+        }
+        largestCodeBound = largest
         switch verification {
         case .full: try verify(vectors: !authenticated)
         case .vectorsOnFirstUse: try verify(vectors: false)
@@ -149,17 +170,6 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
                 guard damagedRuns.load(ordering: .relaxed) == 0 else { throw damaged }
             }
         }
-        if header.hasCodes {
-            // A bound that is not a non-negative number would let a scan drop a row it needs.
-            let bounds = header.sections[SegmentHeader.Section.codeTable.rawValue].offset + rowCount * 4
-            let good = region.withUnsafeBytes { bytes in
-                (0..<rowCount).allSatisfy { row in
-                    let bound = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bounds + row * 4, as: UInt32.self)))
-                    return bound >= 0
-                }
-            }
-            guard good else { throw damaged }
-        }
         // The UUID order must be a permutation sorted by UUID; identity blocks must decode.
         var seen = [Bool](repeating: false, count: rowCount)
         var previous: RecordID?
@@ -200,7 +210,8 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
         return try body(CompactCodes(
             codes: region.address(header.sections[SegmentHeader.Section.codes.rawValue].offset), stride: header.codeStride,
             scales: region.address(table).bindMemory(to: Float.self, capacity: rowCount),
-            bounds: region.address(table + rowCount * 4).bindMemory(to: Float.self, capacity: rowCount)))
+            bounds: region.address(table + rowCount * 4).bindMemory(to: Float.self, capacity: rowCount),
+            largestBound: largestCodeBound))
     }
 
     func recordID(at row: Int) -> RecordID {
