@@ -52,7 +52,7 @@ import Testing
         while start < sealed {
             let end = min(sealed, start + segmentRows)
             let segmentRows = rows[start..<end].enumerated().map { offset, vector in
-                SegmentTests.Row(id: RecordID(high: number, low: UInt64(offset)), identity: "p\(start + offset)",
+                SegmentTests.Row(id: RecordID(high: number, low: UInt64(offset)), identity: "p\((start + offset) % 997)",
                                  vector: VectorEncoder.encode(unit: vector, as: encoding))
             }
             let size = try SegmentTests.write(segmentRows, in: directory, number: number, encoding: encoding, dimension: dimension)
@@ -67,7 +67,7 @@ import Testing
         if tailRows > 0 {
             let gallery = Gallery(settings: .init(modelName: "M", compression: encoding))
             try gallery.append(rows[sealed...].enumerated().map { offset, vector in
-                PreparedEnrollment(id: RecordID(high: 0, low: UInt64(offset + 1)), identity: "t\(offset)",
+                PreparedEnrollment(id: RecordID(high: 0, low: UInt64(offset + 1)), identity: "p\((sealed + offset) % 997)",
                                    vector: VectorEncoder.encode(unit: vector, as: encoding), dimension: dimension)
             })
             blocks += gallery.snapshot().blocks
@@ -109,6 +109,11 @@ import Testing
                 }
                 #expect(Self.describe(try Matcher.search(snapshot, probe: probe, k: k, threshold: threshold))
                         == Self.describe(expected), context)
+                // People: each identity once, at its best row (row r belongs to "p(r mod 997)",
+                // so every identity owns rows in every block, the tail included).
+                let people = try Matcher.searchDistinct(snapshot, probe: probe, k: k, threshold: threshold, codes: false)
+                let codedPeople = try Matcher.searchDistinctCoded(snapshot, probe: probe, k: k, threshold: threshold)
+                #expect(codedPeople.map(Self.describe) == Self.describe(people), "people: \(context)")
             }
         }
     }

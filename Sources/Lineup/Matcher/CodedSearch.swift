@@ -33,6 +33,25 @@ extension Matcher {
     /// - Throws: `corruptStore` when codes or vectors that the search reads fail their checksum.
     static func searchCoded(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float,
                             kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [MatchHit]? {
+        try searchCoded(snapshot, probe: probe, k: k, threshold: threshold, kernels: kernels) { TopK(capacity: k) }
+    }
+
+    /// ``searchDistinct(_:probe:k:threshold:)`` through the codes, or nil as for
+    /// ``searchCoded(_:probe:k:threshold:kernels:)``. The k-th best *identity*'s lower bound
+    /// sets the floor: at least k identities have a row scoring at least it, so the k-th best
+    /// identity's exact score is at least it too, and the row at which an identity of the
+    /// answer scores best (and any row of it that ties) has its upper bound at or above it.
+    static func searchDistinctCoded(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float,
+                                    kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [MatchHit]? {
+        try searchCoded(snapshot, probe: probe, k: k, threshold: threshold, kernels: kernels) { DistinctTopK(capacity: k) }
+    }
+
+    /// The coded search with `collector` choosing what is kept: the k best rows (``TopK``) or
+    /// the k best identities (``DistinctTopK``), of lower bounds while scanning and of exact
+    /// scores after.
+    private static func searchCoded<Best: HitCollector>(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float,
+                                                        kernels: lineup_kernel_table,
+                                                        collector: @escaping @Sendable () -> Best) throws -> [MatchHit]? {
         guard k <= codedSearchLimit, CodedSearchCounters.enabled.load(ordering: .relaxed), snapshot.blocks.contains(where: { $0.source.withUnsafeCodes { _ in true } ?? false })
         else { return nil }
         precondition(probe.count == snapshot.dimension)
@@ -42,14 +61,14 @@ extension Matcher {
         let probeNorm = Float(VectorEncoder.squaredNorm(probe).squareRoot() * (1 + 1e-12)).nextUp
         let items = plan(snapshot)
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
-        let results = ResultSlots<CodedGather>(count: workers)
+        let results = ResultSlots<CodedGather<Best>>(count: workers)
         let next = Atomic<Int>(0)
         let damaged = Atomic<Bool>(false)
         let table = SendableKernels(kernels)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let kernels = table.kernels
             let probePointer = UnsafePointer(probeMatrix.pointer)
-            var gather = CodedGather(k: k, threshold: threshold)
+            var gather = CodedGather(lower: collector(), k: k, threshold: threshold)
             var scores = [Float](repeating: 0, count: tileRows)
             scores.withUnsafeMutableBufferPointer { scores in
                 let out = scores.baseAddress!
@@ -79,7 +98,8 @@ extension Matcher {
                                 let upper = min(max((out[offset] + error).nextUp, -1), 1)
                                 guard upper >= gather.floor, block.isLive(row) else { continue }
                                 let lower = min(max((out[offset] - error).nextDown, -1), 1)
-                                gather.offer(lower: lower, upper: upper, position: UInt64(item.block) << 32 | UInt64(row), exact: false)
+                                gather.offer(lower: lower, upper: upper, position: UInt64(item.block) << 32 | UInt64(row), exact: false,
+                                             block: block, row: row)
                             }
                             first += count
                         }
@@ -106,7 +126,8 @@ extension Matcher {
                                 let row = first + offset
                                 let score = min(max(out[offset], -1), 1)
                                 guard score >= gather.floor, block.isLive(row) else { continue }
-                                gather.offer(lower: score, upper: score, position: UInt64(item.block) << 32 | UInt64(row), exact: true)
+                                gather.offer(lower: score, upper: score, position: UInt64(item.block) << 32 | UInt64(row), exact: true,
+                                             block: block, row: row)
                             }
                             first += count
                         }
@@ -123,7 +144,7 @@ extension Matcher {
         var lower = gathered[0].lower
         for gather in gathered.dropFirst() { lower.merge(gather.lower) }
         let floor = max(threshold, lower.entryScore)
-        var exact = TopK(capacity: k)
+        var exact = collector()
         var rescored = 0
         defer {
             CodedSearchCounters.rescoredRows.add(rescored, ordering: .relaxed)
@@ -132,18 +153,18 @@ extension Matcher {
         for gather in gathered {
             for candidate in gather.candidates where candidate.upper >= floor {
                 let score: Float
+                let block = snapshot.blocks[Int(candidate.position >> 32)]
+                let row = Int(candidate.position & 0xFFFF_FFFF)
                 if candidate.exact {
                     score = candidate.score
                 } else {
-                    let block = snapshot.blocks[Int(candidate.position >> 32)]
-                    let row = Int(candidate.position & 0xFFFF_FFFF)
                     guard block.source.checkVectors(rows: row..<(row + 1)) else {
                         throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
                     }
                     score = singleScore(snapshot, candidate.position, probe: probeMatrix.pointer, kernels: kernels)
                     rescored += 1
                 }
-                if score >= threshold { exact.offer(.init(score: score, position: candidate.position)) }
+                if score >= threshold { exact.offer(.init(score: score, position: candidate.position), block: block, row: row) }
             }
         }
         return exact.sorted().map(MatchHit.init)
@@ -161,7 +182,7 @@ package enum CodedSearchCounters {
 
 /// What one worker of a coded search keeps: the k best lower bounds (their k-th sets the
 /// floor), and every live row whose upper bound reached the floor when it was seen.
-struct CodedGather: Sendable {
+struct CodedGather<Best: HitCollector>: Sendable {
     struct Candidate: Sendable {
         var upper: Float
         /// The exact score, for a row scored from its vector (`exact`).
@@ -170,7 +191,8 @@ struct CodedGather: Sendable {
         var exact: Bool
     }
 
-    private(set) var lower: TopK
+    /// The k best lower bounds (of rows, or of identities).
+    private(set) var lower: Best
     private(set) var candidates: [Candidate] = []
     /// max(T, the k-th best lower bound so far): a row whose upper bound is below it cannot be
     /// in the answer.
@@ -181,15 +203,16 @@ struct CodedGather: Sendable {
     let cap: Int
     private var pruneAt = 64
 
-    init(k: Int, threshold: Float) {
-        lower = TopK(capacity: k)
+    init(lower: Best, k: Int, threshold: Float) {
+        self.lower = lower
         self.threshold = threshold
         floor = threshold
         cap = 4096 + 16 * k
     }
 
-    mutating func offer(lower bound: Float, upper: Float, position: UInt64, exact: Bool) {
-        lower.offer(.init(score: bound, position: position))
+    /// A live row (`row` of `block`) with its bounds, whose upper bound reached ``floor``.
+    mutating func offer(lower bound: Float, upper: Float, position: UInt64, exact: Bool, block: VectorBlock, row: Int) {
+        lower.offer(.init(score: bound, position: position), block: block, row: row)
         candidates.append(Candidate(upper: upper, score: bound, position: position, exact: exact))
         floor = max(threshold, lower.entryScore)
         if candidates.count >= pruneAt {

@@ -61,8 +61,14 @@ enum Matcher {
     /// identity (``DistinctTopK``), reading a row's identity only when it could enter.
     ///
     /// - Throws: `corruptStore` when a block's stored vectors fail their checksum.
-    static func searchDistinct(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float) throws -> [MatchHit] {
+    ///
+    /// - Parameter codes: search through the blocks' compact codes where they pay
+    ///   (``searchDistinctCoded(_:probe:k:threshold:kernels:)``, same answer); false scans the
+    ///   stored vectors in full.
+    static func searchDistinct(_ snapshot: CollectionSnapshot, probe: [Float], k: Int, threshold: Float,
+                               codes: Bool = true) throws -> [MatchHit] {
         precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty)
+        if codes, let hits = try searchDistinctCoded(snapshot, probe: probe, k: k, threshold: threshold) { return hits }
         let probeMatrix = AlignedFloats(count: max(1, snapshot.dimension))
         probe.withUnsafeBufferPointer { probeMatrix.pointer.update(from: $0.baseAddress!, count: probe.count) }
         let collectors = try scanSingle(snapshot, probe: probeMatrix, threshold: threshold) { DistinctTopK(capacity: k) }
