@@ -20,7 +20,7 @@ import Synchronization
 ///
 /// How many rows are kept depends on how many lie within about 2‖p‖B of the k-th best score:
 /// a handful for face-like data, where the best matches stand well clear of the impostors.
-/// A gallery of near-duplicates of the probe can keep thousands; past ``CodedGather/cap`` the
+/// A gallery of near-duplicates of the probe can keep thousands; past ``CandidateList/cap`` the
 /// search gives up and the caller scans in full (the codes pass is then the whole extra cost).
 extension Matcher {
     /// Above this many candidates a search scans in full: the floor is then the k-th of many,
@@ -193,38 +193,27 @@ struct CodedGather<Best: HitCollector>: Sendable {
 
     /// The k best lower bounds (of rows, or of identities).
     private(set) var lower: Best
-    private(set) var candidates: [Candidate] = []
+    var candidates: [Candidate] { kept.elements }
+    private var kept: CandidateList<Candidate>
     /// max(T, the k-th best lower bound so far): a row whose upper bound is below it cannot be
     /// in the answer.
     private(set) var floor: Float
-    private(set) var overflowed = false
+    var overflowed: Bool { kept.overflowed }
     private let threshold: Float
-    /// Candidates kept at most before the search gives up.
-    let cap: Int
-    private var pruneAt = 64
 
     init(lower: Best, k: Int, threshold: Float) {
         self.lower = lower
         self.threshold = threshold
         floor = threshold
-        cap = 4096 + 16 * k
+        kept = CandidateList(k: k)
     }
 
     /// A live row (`row` of `block`) with its bounds, whose upper bound reached ``floor``.
     mutating func offer(lower bound: Float, upper: Float, position: UInt64, exact: Bool, block: VectorBlock, row: Int) {
         lower.offer(.init(score: bound, position: position), block: block, row: row)
-        candidates.append(Candidate(upper: upper, score: bound, position: position, exact: exact))
         floor = max(threshold, lower.entryScore)
-        if candidates.count >= pruneAt {
-            let floor = self.floor
-            candidates.removeAll { $0.upper < floor }
-            if candidates.count > cap {
-                overflowed = true
-                candidates = []
-                self.floor = .infinity
-                return
-            }
-            pruneAt = max(64, 2 * candidates.count)
+        if kept.append(Candidate(upper: upper, score: bound, position: position, exact: exact), floor: floor, score: \.upper) {
+            floor = .infinity
         }
     }
 }

@@ -103,7 +103,7 @@ final class QuantizedProbes: @unchecked Sendable {
 /// answer the probe gets alone, ties included. How many candidates that is depends on how many
 /// rows score within 2E of the k-th: for 1M random 512-d rows and k = 10, a few dozen.
 ///
-/// Should the candidates outgrow ``cap`` (only a gallery with thousands of near-duplicates of
+/// Should the candidates outgrow ``CandidateList/cap`` (only a gallery with thousands of near-duplicates of
 /// the probe does that), the gather gives up (`overflowed`) and the probe is searched alone.
 ///
 /// **Distinct identities.** With a ``DistinctTopK`` as `best`, L is the k-th best identity's
@@ -120,16 +120,14 @@ struct BoundedGather<Best: HitCollector>: Sendable {
     /// a ``DistinctTopK``): the k-th is the running L.
     private(set) var best: Best
     /// The rows kept so far, with their approximate (clamped) scores.
-    private(set) var candidates: [TopK.Entry] = []
+    var candidates: [TopK.Entry] { kept.elements }
+    private var kept: CandidateList<TopK.Entry>
     /// The current floor, where the scan can compare it directly: −∞ while it is at or below −1
     /// (every clamped score reaches it, and raw scores below −1 must pass too).
     private(set) var floor: Float
-    private(set) var overflowed = false
+    var overflowed: Bool { kept.overflowed }
     private let threshold: Float
     private let bound: Float
-    private let cap: Int
-    /// Candidates at which the next pruning happens.
-    private var pruneAt = 64
 
     /// - Parameters:
     ///   - best: an empty collector of capacity `k`.
@@ -138,7 +136,7 @@ struct BoundedGather<Best: HitCollector>: Sendable {
         self.best = best
         self.threshold = threshold
         self.bound = bound
-        cap = 4096 + 16 * k
+        kept = CandidateList(k: k)
         floor = Self.floor(threshold: threshold, bound: bound, kthBest: -.infinity)
     }
 
@@ -153,18 +151,38 @@ struct BoundedGather<Best: HitCollector>: Sendable {
     mutating func offer(_ entry: TopK.Entry, block: VectorBlock, row: Int) {
         guard !overflowed else { return }
         best.offer(entry, block: block, row: row)
-        candidates.append(entry)
         if best.entryScore > -.infinity { floor = Self.floor(threshold: threshold, bound: bound, kthBest: best.entryScore) }
-        if candidates.count >= pruneAt {
-            let floor = self.floor
-            candidates.removeAll { $0.score < floor }
-            if candidates.count > cap {
-                overflowed = true
-                candidates = []
-                self.floor = .infinity
-                return
-            }
-            pruneAt = max(64, 2 * candidates.count)
+        if kept.append(entry, floor: floor, score: \.score) { floor = .infinity }
+    }
+}
+
+/// The rows a gather keeps: appended while they reach its floor, pruned to those still at or
+/// above it each time the list has doubled since the last pruning, and given up past `cap`
+/// (only thousands of near-duplicates of a probe get there; the caller then scans in full).
+struct CandidateList<Element: Sendable>: Sendable {
+    private(set) var elements: [Element] = []
+    private(set) var overflowed = false
+    let cap: Int
+    /// Elements at which the next pruning happens.
+    private var pruneAt = 64
+
+    init(k: Int) {
+        cap = 4096 + 16 * k
+    }
+
+    /// Appends `element`, pruning what `score` puts below `floor` when it is time; true when
+    /// the list overflows now (it is then empty, and takes nothing more).
+    mutating func append(_ element: Element, floor: Float, score: (Element) -> Float) -> Bool {
+        guard !overflowed else { return false }
+        elements.append(element)
+        guard elements.count >= pruneAt else { return false }
+        elements.removeAll { score($0) < floor }
+        if elements.count > cap {
+            overflowed = true
+            elements = []
+            return true
         }
+        pruneAt = max(64, 2 * elements.count)
+        return false
     }
 }
