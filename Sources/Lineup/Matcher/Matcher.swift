@@ -69,9 +69,10 @@ enum Matcher {
                                codes: Bool = true) throws -> [MatchHit] {
         precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty)
         if codes, let hits = try searchDistinctCoded(snapshot, probe: probe, k: k, threshold: threshold) { return hits }
-        let probeMatrix = AlignedFloats(count: max(1, snapshot.dimension))
-        probe.withUnsafeBufferPointer { probeMatrix.pointer.update(from: $0.baseAddress!, count: probe.count) }
-        let collectors = try scanSingle(snapshot, probe: probeMatrix, threshold: threshold) { DistinctTopK(capacity: k) }
+        let collectors = try scanMany(snapshot, ProbeBatch(snapshot, probes: [probe], kernels: lineup_kernels().pointee),
+                                      collectors: { _ in DistinctTopK(capacity: k) }) { scores, count, firstRow, block, blockIndex, top in
+            collect(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex, threshold: threshold, into: &top)
+        }.map { $0[0] }
         var merged = collectors[0]
         for collector in collectors.dropFirst() { merged.merge(collector) }
         return merged.sorted().map(MatchHit.init)
@@ -89,55 +90,6 @@ enum Matcher {
             }
         }
         return plan
-    }
-
-    /// One probe over every live row of `snapshot` with the single-probe kernels, on every
-    /// core: each worker offers the rows that reach `threshold` to a collector of its own,
-    /// and the collectors are returned for the caller to merge.
-    private static func scanSingle<C: HitCollector>(_ snapshot: CollectionSnapshot, probe: AlignedFloats, threshold: Float,
-                                                    collector: @Sendable () -> C) throws -> [C] {
-        let items = plan(snapshot)
-        let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
-        let results = ResultSlots<C>(count: workers)
-        let next = Atomic<Int>(0)
-        let damaged = Atomic<Bool>(false)
-        let table = SendableKernels(lineup_kernels().pointee)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let kernels = table.kernels
-            let probePointer = UnsafePointer(probe.pointer)
-            var top = collector()
-            var scores = [Float](repeating: 0, count: tileRows)
-            scores.withUnsafeMutableBufferPointer { scores in
-                while true {
-                    let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard index < items.count else { break }
-                    let item = items[index]
-                    let block = snapshot.blocks[item.block]
-                    guard block.source.checkVectors(rows: item.start..<(item.start + item.count)) else {
-                        damaged.store(true, ordering: .relaxed)
-                        continue
-                    }
-                    let single = kernels.single(for: block.encoding)
-                    block.source.withUnsafeVectors { rows, rowScales in
-                        var first = item.start
-                        let end = item.start + item.count
-                        while first < end {
-                            let count = min(tileRows, end - first)
-                            single(rows + first * block.stride, block.stride, count, block.dimension, probePointer,
-                                   rowScales.map { $0 + first }, scores.baseAddress)
-                            collect(scores.baseAddress!, count: count, firstRow: first, block: block, blockIndex: item.block,
-                                    threshold: threshold, into: &top)
-                            first += count
-                        }
-                    }
-                }
-            }
-            results.set(worker, top)
-        }
-        if damaged.load(ordering: .relaxed) {
-            throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
-        }
-        return results.values()
     }
 
     /// ``search(_:probe:k:threshold:)`` for each probe, in one blocked, parallel pass.
