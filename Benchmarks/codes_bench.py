@@ -4,6 +4,7 @@ scan of the stored vectors and FAISS IndexFlatIP, side by side in one run, on fa
 
   python3 Benchmarks/codes_bench.py [--rows 1000000] [--dimension 512] [--repeat 10]
                                     [--queries 1:0.4,5:0.6,10:-1,1:0.2,1:0.6,1:0.8]
+                                    [--batch 256] [--batch-repeat 3] [--batch-queries 1:0.4,10:-1]
 
 The gallery is harness.face_like (four templates a person around anisotropic centres),
 imported into a float32 store: the import seals segments, which carry every row's int8 code
@@ -28,6 +29,9 @@ def main():
     parser.add_argument("--dimension", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--queries", default="1:0.4,5:0.6,10:-1,1:0.2,1:0.6,1:0.8")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--batch-repeat", type=int, default=3)
+    parser.add_argument("--batch-queries", default="1:0.4,10:-1")
     args = parser.parse_args()
     if not os.path.exists(BENCH):
         sys.exit(f"error: {BENCH} is missing; run `make bench`")
@@ -39,11 +43,15 @@ def main():
         run_bench("import", store, "gallery", npy, names)
         rng = np.random.default_rng(21)
         spectrum = (1.0 / np.sqrt(1.0 + np.arange(args.dimension))).astype(np.float32)
-        chosen = rng.choice(args.rows, size=args.repeat, replace=False)
-        # Another template of the same people: a stored one moved by noise of the templates' size.
-        probes = vectors[chosen] + 0.5 * rng.standard_normal((args.repeat, args.dimension), dtype=np.float32) * spectrum
-        probes /= np.linalg.norm(probes, axis=1, keepdims=True)
-        probes = probes.astype(np.float32)
+
+        def new_templates(count):
+            # Another template of the same people: a stored one moved by noise of the templates' size.
+            chosen = rng.choice(args.rows, size=count, replace=False)
+            probes = vectors[chosen] + 0.5 * rng.standard_normal((count, args.dimension), dtype=np.float32) * spectrum
+            probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+            return probes.astype(np.float32)
+
+        probes = new_templates(args.repeat)
         probe_path = os.path.join(work, "probes.npy")
         np.save(probe_path, probes)
         lineup = run_bench("coded", store, "gallery", probe_path, "--repeat", args.repeat, "--queries", args.queries)
@@ -69,6 +77,31 @@ def main():
                   f"  full {entry['full_median_seconds'] * 1000:7.2f} ms  FAISS flat {entry['faiss_flat_seconds'] * 1000:7.2f} ms"
                   f"  coded/FAISS {entry['coded_over_faiss']:.3f}  coded/full {entry['coded_over_full']:.3f}"
                   f"  rescored {entry['rescored_fraction'] * 100:.4f} %")
+        results["batches"] = []
+        if args.batch > 1:
+            batch_probes = new_templates(args.batch * args.batch_repeat)
+            batch_path = os.path.join(work, "batch-probes.npy")
+            np.save(batch_path, batch_probes)
+            batched = run_bench("coded", store, "gallery", batch_path, "--repeat", args.batch_repeat,
+                                "--queries", args.batch_queries, "--batch", args.batch)
+            for query in batched["queries"]:
+                k = query["k"]
+                index.search(batch_probes[:args.batch], k)
+                times = []
+                for run in range(args.batch_repeat):
+                    start = time.perf_counter()
+                    index.search(batch_probes[run * args.batch:(run + 1) * args.batch], k)
+                    times.append((time.perf_counter() - start) / args.batch)
+                entry = dict(query)
+                entry["batch"] = args.batch
+                entry["faiss_flat_seconds"] = statistics.median(times)
+                entry["coded_over_full"] = entry["coded_median_seconds"] / entry["full_median_seconds"]
+                entry["coded_over_faiss"] = entry["coded_median_seconds"] / entry["faiss_flat_seconds"]
+                results["batches"].append(entry)
+                print(f"batch of {args.batch}, top-{k:<3} threshold {query['threshold']:5.2f}, a probe: coded "
+                      f"{entry['coded_median_seconds'] * 1000:7.3f} ms  full {entry['full_median_seconds'] * 1000:7.3f} ms"
+                      f"  FAISS flat {entry['faiss_flat_seconds'] * 1000:7.3f} ms  coded/full {entry['coded_over_full']:.3f}"
+                      f"  coded/FAISS {entry['coded_over_faiss']:.3f}  rescored {entry['rescored_fraction'] * 100:.4f} %")
         sizes = {name: os.path.getsize(os.path.join(store, name)) for name in os.listdir(store)}
         segment_bytes = sum(size for name, size in sizes.items() if name.endswith(".seg"))
         vector_bytes = args.rows * args.dimension * 4

@@ -118,6 +118,48 @@ import Testing
         }
     }
 
+    /// A batch scores the codes with the probes quantised (the integer kernel of this CPU, and
+    /// its serial reference on any CPU): every probe gets the full scan's answer, bit for bit,
+    /// templates and people, including a probe whose gather overflows (near-duplicates of it)
+    /// and probes equal to stored rows.
+    @Test(arguments: [(64, VectorCompression.none), (100, .fp16), (512, .none), (1024, .fp16)])
+    func batchesThroughTheCodesAreTheFullScans(dimension: Int, encoding: VectorCompression) throws {
+        let directory = try SegmentTests.TemporaryDirectory("coded-batch")
+        defer { directory.remove() }
+        var rng = SeededGenerator(seed: UInt64(dimension) + 100)
+        let centre = VectorEncoder.normalized(rng.vector(dimension))
+        let count = dimension >= 512 ? 9_000 : 30_000
+        var rows = Self.adversarialRows(count, dimension: dimension, seed: UInt64(dimension) + 101, centre: centre)
+        // 6,000 near-duplicates of one probe: more candidates than a gather keeps.
+        let crowded = VectorEncoder.normalized(rng.vector(dimension))
+        rows += (0..<6_000).map { _ in VectorEncoder.normalized(zip(crowded, rng.vector(dimension)).map { $0 + 1e-4 * $1 }) }
+        let snapshot = try Self.snapshot(rows, encoding: encoding, segmentRows: rows.count / 2 + 3, tailRows: 250,
+                                         removeEvery: 17, in: directory.path)
+        var probes = [centre, rows[3], rows[rows.count / 3], rows[rows.count - 5], crowded]
+        probes += (0..<20).map { index in
+            VectorEncoder.normalized(zip(centre, rng.vector(dimension)).map { $0 + Float(index % 4) * 0.4 * $1 })
+        }
+        let before = (CodedSearchCounters.searches.load(ordering: .relaxed), CodedSearchCounters.rescoredRows.load(ordering: .relaxed))
+        for (k, threshold) in [(1, Float(-1)), (1, 0.4), (5, 0.6), (10, -1), (40, 0.1)] {
+            let expected = try probes.map { try Matcher.searchBatch(snapshot, probes: [$0], k: k, threshold: threshold, codes: false)[0] }
+            let people = try probes.map { try Matcher.searchDistinct(snapshot, probe: $0, k: k, threshold: threshold, codes: false) }
+            for (name, kernels) in QuantizedBatchTests.tables() {
+                let batch = try Matcher.searchBatch(snapshot, probes: probes, k: k, threshold: threshold, kernels: kernels)
+                let distinct = try Matcher.searchDistinctBatch(snapshot, probes: probes, k: k, threshold: threshold, kernels: kernels)
+                for index in probes.indices {
+                    let context: Comment = "\(name) d \(dimension) \(encoding) probe \(index) k \(k) threshold \(threshold)"
+                    #expect(Self.describe(batch[index]) == Self.describe(expected[index]), context)
+                    #expect(Self.describe(distinct[index]) == Self.describe(people[index]), "people: \(context)")
+                }
+            }
+        }
+        // The codes were used and ruled rows out: far fewer rescored than scanned.
+        let searches = CodedSearchCounters.searches.load(ordering: .relaxed) - before.0
+        let rescored = CodedSearchCounters.rescoredRows.load(ordering: .relaxed) - before.1
+        #expect(searches > 0)
+        #expect(rescored < searches * rows.count / 20, "\(rescored) rows rescored in \(searches) searches")
+    }
+
     /// Thousands of near-duplicates of the probe: the codes cannot rule them out, the search
     /// gives up, and `search` answers from the full scan.
     @Test func nearDuplicatesFallBackToTheFullScan() throws {

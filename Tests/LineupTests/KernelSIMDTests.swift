@@ -174,6 +174,39 @@ import Testing
         #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(5))")
     }
 
+    /// A row's score depends on its own elements and its place in the call, never on the other
+    /// rows: the row repeated (stride 0) at its place gives its bits exactly. ``Matcher``
+    /// rescores one row of a group of four that way, reading it alone.
+    @Test(arguments: Encoding.allCases)
+    func aRowsScoreIsItsOwn(encoding: Encoding) {
+        let tables = [("serial", lineup_kernels_for("serial")!.pointee)] + Self.simdTables()
+        var rng = Random(seed: 0x0511_0000 + UInt64(encoding.bytes))
+        var failures: [String] = []
+        for dimension in [3, 16, 100, 512, 1024] {
+            let count = 11   // two groups of four, then three rows alone
+            let data = Self.makeBlock(encoding, count: count, dimension: dimension, rng: &rng)
+            let probe = rng.unitVector(dimension)
+            let stride = dimension * encoding.bytes
+            Self.withRows(data, encoding, count: count, dimension: dimension, stride: stride, offset: 0) { rows in
+                for (name, table) in tables {
+                    let kernel = Self.kernel(encoding, table)
+                    let all = Self.run(kernel, rows: rows, stride: stride, count: count, dimension: dimension,
+                                       probe: probe, scales: data.scales).scores
+                    for row in 0..<count {
+                        let grouped = row < 8
+                        let scale = [Float](repeating: data.scales[row], count: 4)
+                        let alone = Self.run(kernel, rows: rows + row * stride, stride: 0, count: grouped ? 4 : 1,
+                                             dimension: dimension, probe: probe, scales: scale).scores[grouped ? row % 4 : 0]
+                        if alone.bitPattern != all[row].bitPattern {
+                            failures.append("\(name) \(encoding) d=\(dimension) row \(row): \(alone) vs \(all[row])")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(5))")
+    }
+
     /// Read-write pages between two inaccessible ones: touching a byte just outside faults.
     final class Fenced {
         let mapping: UnsafeMutableRawPointer

@@ -61,14 +61,14 @@ extension Matcher {
         let probeNorm = Float(VectorEncoder.squaredNorm(probe).squareRoot() * (1 + 1e-12)).nextUp
         let items = plan(snapshot)
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
-        let results = ResultSlots<CodedGather<Best>>(count: workers)
+        let results = ResultSlots<BoundedGather<Best>>(count: workers)
         let next = Atomic<Int>(0)
         let damaged = Atomic<Bool>(false)
         let table = SendableKernels(kernels)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let kernels = table.kernels
             let probePointer = UnsafePointer(probeMatrix.pointer)
-            var gather = CodedGather(lower: collector(), k: k, threshold: threshold)
+            var gather = BoundedGather(lower: collector(), k: k, threshold: threshold)
             var scores = [Float](repeating: 0, count: tileRows)
             scores.withUnsafeMutableBufferPointer { scores in
                 let out = scores.baseAddress!
@@ -87,20 +87,9 @@ extension Matcher {
                             let count = min(tileRows, rows.upperBound - first)
                             kernels.scores_i8(codes.codes + first * codes.stride, codes.stride, count, block.dimension,
                                               probePointer, codes.scales + first, out)
-                            // One comparison rules out almost every row: its score plus the
-                            // largest error is below the floor. The 4 × 10⁻⁶ cover the rounding
-                            // of this difference and of the row's own test (scores and bounds
-                            // lie within [−2, 2], where an ulp is at most 2.4 × 10⁻⁷).
-                            let cut = gather.floor - largestError - 4e-6
-                            for offset in 0..<count where out[offset] >= cut {
-                                let row = first + offset
-                                let error = (probeNorm * codes.bounds[row]).nextUp
-                                let upper = min(max((out[offset] + error).nextUp, -1), 1)
-                                guard upper >= gather.floor, block.isLive(row) else { continue }
-                                let lower = min(max((out[offset] - error).nextDown, -1), 1)
-                                gather.offer(lower: lower, upper: upper, position: UInt64(item.block) << 32 | UInt64(row), exact: false,
-                                             block: block, row: row)
-                            }
+                            let bounds = codes.bounds + first
+                            gather.offer(out, count: count, firstRow: first, block: block, blockIndex: item.block,
+                                         largestError: largestError) { (probeNorm * bounds[$0]).nextUp }
                             first += count
                         }
                         return true
@@ -122,13 +111,7 @@ extension Matcher {
                             let count = min(tileRows, rows.upperBound - first)
                             single(vectors + first * block.stride, block.stride, count, block.dimension, probePointer,
                                    rowScales.map { $0 + first }, out)
-                            for offset in 0..<count {
-                                let row = first + offset
-                                let score = min(max(out[offset], -1), 1)
-                                guard score >= gather.floor, block.isLive(row) else { continue }
-                                gather.offer(lower: score, upper: score, position: UInt64(item.block) << 32 | UInt64(row), exact: true,
-                                             block: block, row: row)
-                            }
+                            gather.offerExact(out, count: count, firstRow: first, block: block, blockIndex: item.block)
                             first += count
                         }
                     }
@@ -139,12 +122,23 @@ extension Matcher {
         if damaged.load(ordering: .relaxed) {
             throw LineupError(.corruptStore, "a segment's vectors or codes fail their checksum; run lineup verify")
         }
-        let gathered = results.values()
+        return try rescore(snapshot, probe: probeMatrix.pointer, kernels: kernels, results.values(), exact: collector(),
+                           threshold: threshold)
+    }
+
+    /// One probe's answer from its workers' gathers (``BoundedGather``), or nil when one of
+    /// them overflowed: the workers' lower bounds give the k-th best of the whole snapshot,
+    /// hence the final floor; the candidates whose upper bound reaches it are scored exactly
+    /// (with the full scan's own kernel call, ``singleScore``) and offered to `exact`.
+    ///
+    /// - Throws: `corruptStore` when the vectors of a row to rescore fail their checksum.
+    static func rescore<Best: HitCollector>(_ snapshot: CollectionSnapshot, probe: UnsafePointer<Float>, kernels: lineup_kernel_table,
+                                            _ gathered: [BoundedGather<Best>], exact: Best, threshold: Float) throws -> [MatchHit]? {
         if gathered.contains(where: \.overflowed) { return nil }
         var lower = gathered[0].lower
         for gather in gathered.dropFirst() { lower.merge(gather.lower) }
         let floor = max(threshold, lower.entryScore)
-        var exact = collector()
+        var exact = exact
         var rescored = 0
         defer {
             CodedSearchCounters.rescoredRows.add(rescored, ordering: .relaxed)
@@ -161,7 +155,7 @@ extension Matcher {
                     guard block.source.checkVectors(rows: row..<(row + 1)) else {
                         throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
                     }
-                    score = singleScore(snapshot, candidate.position, probe: probeMatrix.pointer, kernels: kernels)
+                    score = singleScore(snapshot, candidate.position, probe: probe, kernels: kernels)
                     rescored += 1
                 }
                 if score >= threshold { exact.offer(.init(score: score, position: candidate.position), block: block, row: row) }
@@ -178,42 +172,4 @@ package enum CodedSearchCounters {
     package static let rescoredRows = Atomic<Int>(0)
     package static let searches = Atomic<Int>(0)
     package static let enabled = Atomic<Bool>(true)
-}
-
-/// What one worker of a coded search keeps: the k best lower bounds (their k-th sets the
-/// floor), and every live row whose upper bound reached the floor when it was seen.
-struct CodedGather<Best: HitCollector>: Sendable {
-    struct Candidate: Sendable {
-        var upper: Float
-        /// The exact score, for a row scored from its vector (`exact`).
-        var score: Float
-        var position: UInt64
-        var exact: Bool
-    }
-
-    /// The k best lower bounds (of rows, or of identities).
-    private(set) var lower: Best
-    var candidates: [Candidate] { kept.elements }
-    private var kept: CandidateList<Candidate>
-    /// max(T, the k-th best lower bound so far): a row whose upper bound is below it cannot be
-    /// in the answer.
-    private(set) var floor: Float
-    var overflowed: Bool { kept.overflowed }
-    private let threshold: Float
-
-    init(lower: Best, k: Int, threshold: Float) {
-        self.lower = lower
-        self.threshold = threshold
-        floor = threshold
-        kept = CandidateList(k: k)
-    }
-
-    /// A live row (`row` of `block`) with its bounds, whose upper bound reached ``floor``.
-    mutating func offer(lower bound: Float, upper: Float, position: UInt64, exact: Bool, block: VectorBlock, row: Int) {
-        lower.offer(.init(score: bound, position: position), block: block, row: row)
-        floor = max(threshold, lower.entryScore)
-        if kept.append(Candidate(upper: upper, score: bound, position: position, exact: exact), floor: floor, score: \.upper) {
-            floor = .infinity
-        }
-    }
 }

@@ -69,8 +69,8 @@ enum Matcher {
                                codes: Bool = true) throws -> [MatchHit] {
         precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty)
         if codes, let hits = try searchDistinctCoded(snapshot, probe: probe, k: k, threshold: threshold) { return hits }
-        let collectors = try scanMany(snapshot, ProbeBatch(snapshot, probes: [probe], kernels: lineup_kernels().pointee),
-                                      collectors: { _ in DistinctTopK(capacity: k) }) { scores, count, firstRow, block, blockIndex, top in
+        let collectors = try scanMany(snapshot, ProbeBatch(snapshot, probes: [probe], kernels: lineup_kernels().pointee, codes: false),
+                                      collectors: { _ in DistinctTopK(capacity: k) }) { scores, count, firstRow, block, blockIndex, _, _, top in
             collect(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex, threshold: threshold, into: &top)
         }.map { $0[0] }
         var merged = collectors[0]
@@ -109,43 +109,18 @@ enum Matcher {
            let hits = try searchCoded(snapshot, probe: probes[0], k: k, threshold: threshold, kernels: kernels) {
             return [hits]
         }
-        let batch = ProbeBatch(snapshot, probes: probes, kernels: kernels)
-        if let quantized = batch.quantized {
-            let perWorker = try scanMany(snapshot, batch, gathers: { probe in
-                BoundedGather(best: TopK(capacity: k), k: k, threshold: threshold, bound: quantized.bounds[probe])
-            })
-            return try (0..<probes.count).map { probeIndex in
-                try rescore(snapshot, batch, probeIndex, perWorker.map { $0[probeIndex] }, exact: TopK(capacity: k),
-                            threshold: threshold, bound: quantized.bounds[probeIndex]) {
-                    try search(snapshot, probe: probes[probeIndex], k: k, threshold: threshold)
-                }
+        guard probes.count > 1 else {
+            let perWorker = try scanMany(snapshot, ProbeBatch(snapshot, probes: probes, kernels: kernels, codes: false),
+                                         collectors: { _ in TopK(capacity: k) }) { scores, count, firstRow, block, blockIndex, _, _, top in
+                collect(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex, threshold: threshold, into: &top)
             }
+            var merged = perWorker[0][0]
+            for worker in perWorker.dropFirst() { merged.merge(worker[0]) }
+            return [merged.sorted().map(MatchHit.init)]
         }
-        // The multi-probe kernels sum in another order than the single-probe ones, so their
-        // scores may differ in the last bits. A batch therefore gathers a few more candidates
-        // than asked, with a threshold a little lower, and scores those again with the
-        // single-probe kernel: every probe of a batch gets exactly the answer it would get alone.
-        let batched = probes.count > 1
-        let gatherK = batched ? k + rescoreMargin : k
-        let gatherThreshold = batched ? threshold - rescoreSlack : threshold
-        let perWorker = try scanMany(snapshot, batch, collectors: { _ in TopK(capacity: gatherK) }) {
-            scores, count, firstRow, block, blockIndex, top in
-            collect(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex,
-                    threshold: gatherThreshold, into: &top)
-        }
-        return (0..<probes.count).map { probeIndex in
-            var merged = perWorker[0][probeIndex]
-            for worker in perWorker.dropFirst() { merged.merge(worker[probeIndex]) }
-            var entries = merged.sorted()
-            if batched {
-                var exact = TopK(capacity: k)
-                for entry in entries {
-                    let score = singleScore(snapshot, entry.position, probe: batch.probe(probeIndex), kernels: kernels)
-                    if score >= threshold { exact.offer(.init(score: score, position: entry.position)) }
-                }
-                entries = exact.sorted()
-            }
-            return entries.map(MatchHit.init)
+        return try searchGathered(snapshot, probes: probes, k: k, threshold: threshold, kernels: kernels, codes: codes,
+                                  collector: { TopK(capacity: k) }) { probe in
+            try searchBatch(snapshot, probes: [probe], k: k, threshold: threshold, kernels: kernels, codes: codes)[0]
         }
     }
 
@@ -155,34 +130,74 @@ enum Matcher {
     /// ``rescoreSlack``) under the bound of ``BoundedGather``, with the k-th best *identity*
     /// setting the floor, and scored again exactly: each probe gets the answer it gets alone.
     static func searchDistinctBatch(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int, threshold: Float,
-                                    kernels: lineup_kernel_table = lineup_kernels().pointee) throws -> [[MatchHit]] {
+                                    kernels: lineup_kernel_table = lineup_kernels().pointee,
+                                    codes: Bool = true) throws -> [[MatchHit]] {
         guard probes.count > 1 else {
-            return try probes.map { try searchDistinct(snapshot, probe: $0, k: k, threshold: threshold) }
+            return try probes.map { try searchDistinct(snapshot, probe: $0, k: k, threshold: threshold, codes: codes) }
         }
-        let batch = ProbeBatch(snapshot, probes: probes, kernels: kernels)
-        let bounds = batch.quantized?.bounds ?? Array(repeating: rescoreSlack, count: probes.count)
-        let perWorker = try scanMany(snapshot, batch, gathers: { probe in
-            BoundedGather(best: DistinctTopK(capacity: k), k: k, threshold: threshold, bound: bounds[probe])
-        })
-        return try (0..<probes.count).map { probeIndex in
-            try rescore(snapshot, batch, probeIndex, perWorker.map { $0[probeIndex] }, exact: DistinctTopK(capacity: k),
-                        threshold: threshold, bound: bounds[probeIndex]) {
-                try searchDistinct(snapshot, probe: probes[probeIndex], k: k, threshold: threshold)
+        return try searchGathered(snapshot, probes: probes, k: k, threshold: threshold, kernels: kernels, codes: codes,
+                                  collector: { DistinctTopK(capacity: k) }) { probe in
+            try searchDistinct(snapshot, probe: probe, k: k, threshold: threshold, codes: codes)
+        }
+    }
+
+    /// Several probes in one blocked pass, each gathering its candidates by approximate scores
+    /// into a ``BoundedGather`` whose collector `collector` makes (the k best rows or
+    /// identities), then scored exactly: each probe gets the answer it gets alone, or from
+    /// `alone` (a search of it alone) when its gather overflowed.
+    private static func searchGathered<Best: HitCollector>(_ snapshot: CollectionSnapshot, probes: [[Float]], k: Int, threshold: Float,
+                                                           kernels: lineup_kernel_table, codes: Bool,
+                                                           collector: @escaping @Sendable () -> Best,
+                                                           alone: ([Float]) throws -> [MatchHit]) throws -> [[MatchHit]] {
+        let batch = ProbeBatch(snapshot, probes: probes, kernels: kernels, codes: codes)
+        let perWorker = try scanMany(snapshot, batch, collectors: { _ in BoundedGather(lower: collector(), k: k, threshold: threshold) }) {
+            scores, count, firstRow, block, blockIndex, error, probe, gather in
+            switch error {
+            case .uniform(let errors):
+                let error = errors[probe]
+                gather.offer(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex, largestError: error) { _ in error }
+            case .coded(let bounds, let codeNorms, let largestBound, let largestNorm):
+                // ‖p‖ · B + ‖c q‖ · e, each product and the sum rounded up.
+                let quantized = batch.quantized!
+                let (norm, codeError) = (quantized.norms[probe], quantized.codeErrors[probe])
+                let largestError = ((norm * largestBound).nextUp + (largestNorm * codeError).nextUp).nextUp
+                gather.offer(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex, largestError: largestError) {
+                    ((norm * bounds[$0]).nextUp + (codeNorms[$0] * codeError).nextUp).nextUp
+                }
             }
+        }
+        // Each probe's survivors scored exactly, the probes shared among the cores.
+        let answers = ResultSlots<Result<[MatchHit]?, any Error>>(count: probes.count)
+        let table = SendableKernels(kernels)
+        DispatchQueue.concurrentPerform(iterations: min(ProcessInfo.activeProcessors, probes.count)) { worker in
+            for probeIndex in stride(from: worker, to: probes.count, by: ProcessInfo.activeProcessors) {
+                answers.set(probeIndex, Result {
+                    try rescore(snapshot, probe: batch.probe(probeIndex), kernels: table.kernels, perWorker.map { $0[probeIndex] },
+                                exact: collector(), threshold: threshold)
+                })
+            }
+        }
+        return try answers.values().enumerated().map { probeIndex, answer in
+            try answer.get() ?? alone(probes[probeIndex])
         }
     }
 
     /// The probes of a batch as one 64-byte-aligned matrix (the multi-probe kernels load them
-    /// as whole cache lines), the kernels, and their int8 form when every block is int8 and the
-    /// table has the exact integer kernel.
+    /// as whole cache lines), the kernels, and the probes' int8 form when the table has the
+    /// exact integer kernel and a block can use it (an int8 block, or one with compact codes
+    /// when `codes` allows them).
     private struct ProbeBatch: @unchecked Sendable {
         let matrix: AlignedFloats
         let count: Int
         let dimension: Int
         let kernels: lineup_kernel_table
         let quantized: QuantizedProbes?
+        /// Whether blocks with compact codes are scored from them (with `quantized`).
+        let codes: Bool
+        /// What the multi-probe kernels may differ from the single-probe ones, per probe.
+        let slack: [Float]
 
-        init(_ snapshot: CollectionSnapshot, probes: [[Float]], kernels: lineup_kernel_table) {
+        init(_ snapshot: CollectionSnapshot, probes: [[Float]], kernels: lineup_kernel_table, codes: Bool) {
             for probe in probes { precondition(probe.count == snapshot.dimension || snapshot.blocks.isEmpty) }
             let dimension = snapshot.dimension
             let matrix = AlignedFloats(count: max(1, probes.count * dimension))
@@ -193,26 +208,42 @@ enum Matcher {
             self.matrix = matrix
             count = probes.count
             self.kernels = kernels
-            quantized = if probes.count > 1, kernels.scores_many_i8q != nil, !snapshot.blocks.isEmpty,
-                           snapshot.blocks.allSatisfy({ $0.encoding == .int8 }) {
+            let codes = probes.count > 1 && codes && CodedSearchCounters.enabled.load(ordering: .relaxed)
+            self.codes = codes
+            let useful = snapshot.blocks.contains { block in
+                block.encoding == .int8 || (codes && block.source.withUnsafeCodes { _ in true } ?? false)
+            }
+            quantized = if probes.count > 1, kernels.scores_many_i8q != nil, useful {
                 QuantizedProbes(matrix.pointer, count: probes.count, dimension: dimension)
             } else {
                 nil
             }
+            slack = Array(repeating: rescoreSlack, count: probes.count)
         }
 
         func probe(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(matrix.pointer + index * dimension) }
     }
 
+    /// How far one tile's approximate scores may be from the exact ones, for each probe.
+    enum TileError {
+        /// Probe p's scores are within errors[p] of the exact ones (0 for a lone probe's).
+        case uniform([Float])
+        /// Scored from compact codes with the quantised probes: row r's score for probe p is
+        /// within ‖p‖ · bounds[r] + codeNorms[r] · e_p (``QuantizedProbes/codeErrors``).
+        case coded(bounds: UnsafePointer<Float>, codeNorms: UnsafePointer<Float>, largestBound: Float, largestNorm: Float)
+    }
+
     /// Every probe of `batch` over every live row of `snapshot`, one tile of rows at a time
-    /// against all probes (the quantised kernel, else the multi-probe kernel, or the
-    /// single-probe kernel for a lone probe), on every core. Each worker hands each probe's
-    /// scores of each tile to `offer` with a collector of its own per probe; the workers'
-    /// collectors are returned, `[worker][probe]`, for the caller to merge.
+    /// against all probes, on every core: for a lone probe the single-probe kernel (exact
+    /// scores); for several, the quantised kernel over compact codes and int8 blocks where
+    /// `batch` has quantised probes, else the multi-probe kernel. Each worker hands each
+    /// probe's scores of each tile, with their ``TileError``, to `offer` with a collector of its
+    /// own per probe; the workers' collectors are returned, `[worker][probe]`, for the caller
+    /// to merge.
     private static func scanMany<C>(_ snapshot: CollectionSnapshot, _ batch: ProbeBatch,
                                     collectors: @escaping @Sendable (_ probe: Int) -> C,
-                                    offer: @Sendable (UnsafeMutablePointer<Float>, _ count: Int, _ firstRow: Int,
-                                                      VectorBlock, _ blockIndex: Int, inout C) -> Void) throws -> [[C]] {
+                                    offer: @Sendable (UnsafeMutablePointer<Float>, _ count: Int, _ firstRow: Int, VectorBlock,
+                                                      _ blockIndex: Int, TileError, _ probe: Int, inout C) -> Void) throws -> [[C]] {
         let items = plan(snapshot)
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
         let results = ResultSlots<[C]>(count: workers)
@@ -224,27 +255,57 @@ enum Matcher {
             var tops = (0..<probeCount).map(collectors)
             // Scores of one tile: row r of probe p at p * tileRows + r.
             var scores = [Float](repeating: 0, count: tileRows * probeCount)
+            var codeNorms = [Float](repeating: 0, count: tileRows)
             let allProbes = batch.probe(0)
+            let exactError = TileError.uniform(Array(repeating: 0, count: probeCount))
             scores.withUnsafeMutableBufferPointer { scores in
                 while true {
                     let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     guard index < items.count else { break }
                     let item = items[index]
                     let block = snapshot.blocks[item.block]
+                    let rows = item.start..<(item.start + item.count)
+                    if let quantized = batch.quantized, batch.codes, let quantizedKernel = kernels.scores_many_i8q,
+                       let coded = block.source.withUnsafeCodes({ codes -> Bool in
+                           guard block.source.checkCodes(rows: rows) else { return false }
+                           codeNorms.withUnsafeMutableBufferPointer { norms in
+                               var start = item.start
+                               while start < rows.upperBound {
+                                   let count = min(tileRows, rows.upperBound - start)
+                                   quantizedKernel(codes.codes + start * codes.stride, codes.stride, count, block.dimension,
+                                                   quantized.elements, quantized.stride, probeCount, quantized.steps,
+                                                   codes.scales + start, scores.baseAddress, tileRows)
+                                   let largestNorm = codeNormsOf(codes, rows: start..<(start + count), dimension: block.dimension,
+                                                                 into: norms.baseAddress!)
+                                   let error = TileError.coded(bounds: codes.bounds + start, codeNorms: UnsafePointer(norms.baseAddress!),
+                                                               largestBound: codes.largestBound, largestNorm: largestNorm)
+                                   for probeIndex in 0..<probeCount {
+                                       offer(scores.baseAddress! + probeIndex * tileRows, count, start, block, item.block, error,
+                                             probeIndex, &tops[probeIndex])
+                                   }
+                                   start += count
+                               }
+                           }
+                           return true
+                       }) {
+                        if !coded { damaged.store(true, ordering: .relaxed) }
+                        continue
+                    }
                     // Mapped segments check each MiB of vectors the first time a scan needs it.
-                    guard block.source.checkVectors(rows: item.start..<(item.start + item.count)) else {
+                    guard block.source.checkVectors(rows: rows) else {
                         damaged.store(true, ordering: .relaxed)
                         continue
                     }
                     let (single, many) = (kernels.single(for: block.encoding), kernels.many(for: block.encoding))
-                    block.source.withUnsafeVectors { rows, rowScales in
+                    let quantized = block.encoding == .int8 ? batch.quantized : nil
+                    let error = probeCount == 1 ? exactError : .uniform(quantized?.bounds ?? batch.slack)
+                    block.source.withUnsafeVectors { vectors, rowScales in
                         var start = item.start
-                        let end = item.start + item.count
-                        while start < end {
-                            let count = min(tileRows, end - start)
-                            let tile = rows + start * block.stride
+                        while start < rows.upperBound {
+                            let count = min(tileRows, rows.upperBound - start)
+                            let tile = vectors + start * block.stride
                             let tileScales = rowScales.map { $0 + start }
-                            if let quantized = batch.quantized, let quantizedKernel = kernels.scores_many_i8q {
+                            if let quantized, let quantizedKernel = kernels.scores_many_i8q {
                                 quantizedKernel(tile, block.stride, count, block.dimension, quantized.elements,
                                                 quantized.stride, probeCount, quantized.steps, tileScales,
                                                 scores.baseAddress, tileRows)
@@ -255,7 +316,8 @@ enum Matcher {
                                      scores.baseAddress, tileRows)
                             }
                             for probeIndex in 0..<probeCount {
-                                offer(scores.baseAddress! + probeIndex * tileRows, count, start, block, item.block, &tops[probeIndex])
+                                offer(scores.baseAddress! + probeIndex * tileRows, count, start, block, item.block, error,
+                                      probeIndex, &tops[probeIndex])
                             }
                             start += count
                         }
@@ -265,60 +327,41 @@ enum Matcher {
             results.set(worker, tops)
         }
         if damaged.load(ordering: .relaxed) {
-            throw LineupError(.corruptStore, "a segment's vectors fail their checksum; run lineup verify")
+            throw LineupError(.corruptStore, "a segment's vectors or codes fail their checksum; run lineup verify")
         }
         return results.values()
     }
 
-    /// ``scanMany(_:_:collectors:offer:)`` with one ``BoundedGather`` per probe: offers each
-    /// tile's live rows that reach the gather's floor.
-    private static func scanMany<Best>(_ snapshot: CollectionSnapshot, _ batch: ProbeBatch,
-                                       gathers: @escaping @Sendable (_ probe: Int) -> BoundedGather<Best>) throws -> [[BoundedGather<Best>]] {
-        try scanMany(snapshot, batch, collectors: gathers) { scores, count, firstRow, block, blockIndex, gather in
-            // The floor only rises, so reading it once per tile is conservative.
-            let floor = gather.floor
-            for index in 0..<count where scores[index] >= floor {
-                let row = firstRow + index
-                guard block.isLive(row) else { continue }
-                gather.offer(.init(score: min(max(scores[index], -1), 1), position: UInt64(blockIndex) << 32 | UInt64(row)),
-                             block: block, row: row)
+    /// ‖c q‖ of each code of `rows` (its scale times the square root of its exact integer sum
+    /// of squares, rounded up) into `norms`, from index 0; returns the largest.
+    @inline(__always)
+    private static func codeNormsOf(_ codes: CompactCodes, rows: Range<Int>, dimension: Int, into norms: UnsafeMutablePointer<Float>) -> Float {
+        var largest: Float = 0
+        for (index, row) in rows.enumerated() {
+            let code = (codes.codes + row * codes.stride).assumingMemoryBound(to: Int8.self)
+            var squares: Int32 = 0   // at most 128² · 65536 = 2³⁰
+            for d in 0..<dimension {
+                let element = Int32(code[d])
+                squares &+= element &* element
             }
+            let norm = Float(Double(squares).squareRoot() * Double(abs(codes.scales[row])) * (1 + 1e-12)).nextUp
+            norms[index] = norm
+            largest = max(largest, norm)   // scales are finite (checked at open)
         }
+        return largest
     }
 
-    /// One probe's answer from its workers' gathers: the workers' best give the k-th best
-    /// approximate score of the whole snapshot, hence the final floor; the candidates at or
-    /// above it are scored exactly and offered to `exact`. A probe whose candidates overflowed
-    /// (a gallery of near-duplicates of it) is searched alone by `alone`, which is exact by
-    /// definition.
-    private static func rescore<Best: HitCollector>(_ snapshot: CollectionSnapshot, _ batch: ProbeBatch, _ probeIndex: Int,
-                                                    _ gathered: [BoundedGather<Best>], exact: Best, threshold: Float, bound: Float,
-                                                    alone: () throws -> [MatchHit]) rethrows -> [MatchHit] {
-        if gathered.contains(where: \.overflowed) { return try alone() }
-        var best = gathered[0].best
-        for gather in gathered.dropFirst() { best.merge(gather.best) }
-        let floor = BoundedGather<Best>.floor(threshold: threshold, bound: bound, kthBest: best.entryScore)
-        var exact = exact
-        for gather in gathered {
-            for entry in gather.candidates where entry.score >= floor {
-                let score = singleScore(snapshot, entry.position, probe: batch.probe(probeIndex), kernels: batch.kernels)
-                let (block, row) = (Int(entry.position >> 32), Int(entry.position & 0xFFFF_FFFF))
-                if score >= threshold { exact.offer(.init(score: score, position: entry.position), block: snapshot.blocks[block], row: row) }
-            }
-        }
-        return exact.sorted().map(MatchHit.init)
-    }
-
-    /// Extra candidates a batch gathers per probe before scoring them again.
-    static let rescoreMargin = 8
-    /// How far below the threshold a batch gathers: far more than the kernels ever differ.
+    /// The bound a batch uses for the multi-probe kernels' scores: they sum in another order
+    /// than the single-probe kernels, so they may differ in the last bits — far less than this.
     static let rescoreSlack: Float = 1e-4
 
     /// One row's clamped score exactly as ``search(_:probe:k:threshold:)`` computes it. The
     /// single-probe kernels reduce a group of four rows differently from a lone row, so the
-    /// row is scored in the same company as in a scan: its group of four within its tile (tiles
-    /// start every `tileRows` rows of a block), or alone if it is one of the tile's last
-    /// `count % 4` rows.
+    /// row is scored in the same place as in a scan: at its position in its group of four
+    /// within its tile (tiles start every `tileRows` rows of a block), or alone if it is one of
+    /// the tile's last `count % 4` rows. Each row of a group is summed on its own (the four
+    /// are only stored together), so the group is the row itself four times (stride 0): the
+    /// same bits, reading one row instead of four.
     static func singleScore(_ snapshot: CollectionSnapshot, _ position: UInt64,
                                     probe: UnsafePointer<Float>, kernels: lineup_kernel_table) -> Float {
         let row = Int(position & 0xFFFF_FFFF)
@@ -328,16 +371,20 @@ enum Matcher {
         let tileCount = min(tileRows, block.count - tileStart)
         let grouped = tileCount - tileCount % 4
         let offset = row - tileStart
-        let first = offset < grouped ? tileStart + offset / 4 * 4 : row
-        let count = offset < grouped ? 4 : 1
+        let (count, place) = offset < grouped ? (4, offset % 4) : (1, 0)
         var scores: (Float, Float, Float, Float) = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &scores) { out in
             block.source.withUnsafeVectors { rows, rowScales in
-                kernel(rows + first * block.stride, block.stride, count, block.dimension, probe,
-                       rowScales.map { $0 + first }, out.baseAddress!.assumingMemoryBound(to: Float.self))
+                let scale = rowScales.map { $0[row] } ?? 0
+                let scales: (Float, Float, Float, Float) = (scale, scale, scale, scale)
+                withUnsafeBytes(of: scales) { scales in
+                    kernel(rows + row * block.stride, 0, count, block.dimension, probe,
+                           rowScales == nil ? nil : scales.baseAddress!.assumingMemoryBound(to: Float.self),
+                           out.baseAddress!.assumingMemoryBound(to: Float.self))
+                }
             }
         }
-        let score = withUnsafeBytes(of: &scores) { $0.load(fromByteOffset: (row - first) * 4, as: Float.self) }
+        let score = withUnsafeBytes(of: &scores) { $0.load(fromByteOffset: place * 4, as: Float.self) }
         return min(max(score, -1), 1)
     }
 

@@ -35,8 +35,16 @@ final class QuantizedProbes: @unchecked Sendable {
     let count: Int
     /// Probe p's step: its element q stands for q · steps[p].
     let steps: [Float]
-    /// Probe p's bound E: |exact score − approximate score| ≤ bounds[p] for every stored row.
+    /// Probe p's bound E: |exact score − approximate score| ≤ bounds[p] for every stored int8
+    /// row.
     let bounds: [Float]
+    /// ‖p‖, rounded up: over a row's compact code the error grows with it (``CompactCode``).
+    let norms: [Float]
+    /// Probe p's share e of the error over compact codes: a code's approximate score (this
+    /// kernel's, over the code and its scale c) is within ‖p‖ · B + ‖c q‖ · e of the exact
+    /// score of the stored vector, B the row's stored bound (see ``Matcher`` "Batches through
+    /// the codes").
+    let codeErrors: [Float]
 
     /// Quantises `count` probes of `dimension` floats, contiguous at `probes`.
     init(_ probes: UnsafePointer<Float>, count: Int, dimension: Int) {
@@ -46,8 +54,12 @@ final class QuantizedProbes: @unchecked Sendable {
             .initializeMemory(as: Int8.self, repeating: 0, count: max(1, count * stride))
         var steps: [Float] = []
         var bounds: [Float] = []
+        var norms: [Float] = []
+        var codeErrors: [Float] = []
         steps.reserveCapacity(count)
         bounds.reserveCapacity(count)
+        norms.reserveCapacity(count)
+        codeErrors.reserveCapacity(count)
         let floatSlack = Double(2 * dimension + 16) * 0x1p-24
         for p in 0..<count {
             let probe = probes + p * dimension
@@ -62,6 +74,8 @@ final class QuantizedProbes: @unchecked Sendable {
                 // Not a usable probe: no candidate can be ruled out.
                 steps.append(0)
                 bounds.append(.infinity)
+                norms.append(.infinity)
+                codeErrors.append(.infinity)
                 continue
             }
             let step = largest / 127   // 0 for a zero probe: every score is then exactly 0
@@ -76,113 +90,17 @@ final class QuantizedProbes: @unchecked Sendable {
             let bound = squaredError.squareRoot() * (1 + 1e-6) + floatSlack * max(1, squaredNorm.squareRoot())
             steps.append(step)
             bounds.append(Float(bound).nextUp)
+            let norm = squaredNorm.squareRoot()
+            norms.append(Float(norm * (1 + 1e-12)).nextUp)
+            // ‖p − p̃‖, and the three roundings of the kernel's result relative to ‖p̃‖ ≤ ‖p‖ + ‖p − p̃‖.
+            let error = squaredError.squareRoot()
+            codeErrors.append(Float((error + 3.0001 * 0x1p-24 * (norm + error)) * (1 + 1e-6)).nextUp)
         }
         self.steps = steps
         self.bounds = bounds
+        self.norms = norms
+        self.codeErrors = codeErrors
     }
 
     deinit { elements.deallocate() }
-}
-
-/// One probe's candidates over one worker's rows in a batch scored approximately: every row that could be
-/// among the probe's exact top k, by its approximate score.
-///
-/// **Why nothing is lost.** Write a for a row's exact (clamped) score, b for its approximate
-/// one, E for the probe's bound (|a − b| ≤ E, ``QuantizedProbes``), T for the threshold, and L
-/// for the k-th best b over all live rows (−∞ with fewer than k). At least k rows have b ≥ L,
-/// hence a ≥ L − E, so the k-th best exact score A_k ≥ L − E. A row of the exact answer has
-/// a ≥ A_k and a ≥ T, so
-///
-///     b ≥ a − E ≥ max(T − E, L − 2E).
-///
-/// A worker keeps every row with b at or above that floor, computed with the k-th best b among
-/// the rows it has seen so far (never more than L, so its floor is never above the true one),
-/// and drops kept rows as the floor rises. After the scan the workers' k best b give L itself,
-/// the candidates are filtered once more, and the survivors are scored exactly: the exact
-/// answer is among them, and ranking them exactly (score, then enrollment order) gives the
-/// answer the probe gets alone, ties included. How many candidates that is depends on how many
-/// rows score within 2E of the k-th: for 1M random 512-d rows and k = 10, a few dozen.
-///
-/// Should the candidates outgrow ``CandidateList/cap`` (only a gallery with thousands of near-duplicates of
-/// the probe does that), the gather gives up (`overflowed`) and the probe is searched alone.
-///
-/// **Distinct identities.** With a ``DistinctTopK`` as `best`, L is the k-th best identity's
-/// best b, and the same floor keeps what the exact answer needs: at least k identities have a
-/// row with b ≥ L, hence a ≥ L − E, so the k-th best identity's exact score A_k ≥ L − E; the
-/// row at which an identity of the answer scores best has a ≥ A_k and a ≥ T, and so b at or
-/// above the floor. Every other row of that identity that ties or beats it exactly is kept by
-/// the same argument, so the exact rescoring picks the identity's best row, earliest on ties.
-///
-/// Batches over float32 and fp16 rows gather the same way with E = ``Matcher/rescoreSlack``,
-/// far more than the multi-probe kernels' scores ever differ from the single-probe ones.
-struct BoundedGather<Best: HitCollector>: Sendable {
-    /// The k best approximate scores seen (ties by enrollment order; of distinct identities for
-    /// a ``DistinctTopK``): the k-th is the running L.
-    private(set) var best: Best
-    /// The rows kept so far, with their approximate (clamped) scores.
-    var candidates: [TopK.Entry] { kept.elements }
-    private var kept: CandidateList<TopK.Entry>
-    /// The current floor, where the scan can compare it directly: −∞ while it is at or below −1
-    /// (every clamped score reaches it, and raw scores below −1 must pass too).
-    private(set) var floor: Float
-    var overflowed: Bool { kept.overflowed }
-    private let threshold: Float
-    private let bound: Float
-
-    /// - Parameters:
-    ///   - best: an empty collector of capacity `k`.
-    ///   - bound: E, the most an approximate score may differ from the exact one.
-    init(best: Best, k: Int, threshold: Float, bound: Float) {
-        self.best = best
-        self.threshold = threshold
-        self.bound = bound
-        kept = CandidateList(k: k)
-        floor = Self.floor(threshold: threshold, bound: bound, kthBest: -.infinity)
-    }
-
-    /// max(T − E, L − 2E), or −∞ when that is at or below −1.
-    static func floor(threshold: Float, bound: Float, kthBest: Float) -> Float {
-        let floor = max(threshold - bound, kthBest - 2 * bound)
-        return floor > -1 ? floor : -.infinity
-    }
-
-    /// A live row (`row` of `block`) whose approximate score `entry.score` (clamped) reached
-    /// ``floor``.
-    mutating func offer(_ entry: TopK.Entry, block: VectorBlock, row: Int) {
-        guard !overflowed else { return }
-        best.offer(entry, block: block, row: row)
-        if best.entryScore > -.infinity { floor = Self.floor(threshold: threshold, bound: bound, kthBest: best.entryScore) }
-        if kept.append(entry, floor: floor, score: \.score) { floor = .infinity }
-    }
-}
-
-/// The rows a gather keeps: appended while they reach its floor, pruned to those still at or
-/// above it each time the list has doubled since the last pruning, and given up past `cap`
-/// (only thousands of near-duplicates of a probe get there; the caller then scans in full).
-struct CandidateList<Element: Sendable>: Sendable {
-    private(set) var elements: [Element] = []
-    private(set) var overflowed = false
-    let cap: Int
-    /// Elements at which the next pruning happens.
-    private var pruneAt = 64
-
-    init(k: Int) {
-        cap = 4096 + 16 * k
-    }
-
-    /// Appends `element`, pruning what `score` puts below `floor` when it is time; true when
-    /// the list overflows now (it is then empty, and takes nothing more).
-    mutating func append(_ element: Element, floor: Float, score: (Element) -> Float) -> Bool {
-        guard !overflowed else { return false }
-        elements.append(element)
-        guard elements.count >= pruneAt else { return false }
-        elements.removeAll { score($0) < floor }
-        if elements.count > cap {
-            overflowed = true
-            elements = []
-            return true
-        }
-        pruneAt = max(64, 2 * elements.count)
-        return false
-    }
 }

@@ -89,17 +89,20 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
             codeChecks = LazyChecksums(data: .init(offset: 0, length: 0, checksum: 0), table: 0, checked: true)
         }
         // The largest bound, for a scan's first test of a row; a bound that is not a number at
-        // or above zero would let a scan drop a row it needs. Every open checks them: the
-        // table is 4 bytes a row, already checked against its CRC (or just written).
+        // or above zero, or a scale that is not finite, would let a scan drop a row it needs.
+        // Every open checks them: the table is 8 bytes a row, already checked against its CRC
+        // (or just written).
         var largest: Float = 0
         if header.hasCodes {
             let rows = header.rowCount
-            let bounds = header.sections[SegmentHeader.Section.codeTable.rawValue].offset + rows * 4
+            let scales = header.sections[SegmentHeader.Section.codeTable.rawValue].offset
+            let bounds = scales + rows * 4
             let good = region.withUnsafeBytes { bytes in
                 (0..<rows).allSatisfy { row in
+                    let scale = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: scales + row * 4, as: UInt32.self)))
                     let bound = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: bounds + row * 4, as: UInt32.self)))
                     largest = max(largest, bound)
-                    return bound >= 0
+                    return bound >= 0 && scale.isFinite
                 }
             }
             guard good else {

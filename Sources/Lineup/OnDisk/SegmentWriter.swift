@@ -116,7 +116,7 @@ struct SegmentWriter {
                 try put(chunk, at: offset)
                 guard withCodes else { return }
                 try codeBatch.withUnsafeMutableBytes { codes in
-                    try decoded.withUnsafeMutableBufferPointer { decoded in
+                    decoded.withUnsafeMutableBufferPointer { decoded in
                         for index in 0..<rowsNow {
                             encoding.decode(buffer.baseAddress! + index * stride, scale: nil, into: decoded)
                             let code = UnsafeMutableRawBufferPointer(rebasing: codes[(index * codeStride)..<((index + 1) * codeStride)])

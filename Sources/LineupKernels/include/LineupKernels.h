@@ -20,7 +20,12 @@ extern "C" {
 
 /// Scores `count` rows against one probe: scores[r] = scale(r) * sum_d row_r[d] * probe[d].
 ///
-/// - rows: the first row; row r starts at rows + r * row_stride bytes.
+/// - rows: the first row; row r starts at rows + r * row_stride bytes (row_stride may be 0: one
+///   row scored `count` times).
+///
+/// Row r's score depends only on its own elements, the probe, and its place in the call (which
+/// group of four it falls in, if any, and where in it): never on the other rows. So a row of a
+/// group is rescored alone, bit for bit, as that group with row_stride 0 (Matcher.singleScore).
 /// - dimension: elements per row; the probe holds `dimension` floats.
 /// - row_scales: one float per row for i8 (required), ignored (may be NULL) for f32 and f16.
 /// - scores: `count` floats, written.
