@@ -1,7 +1,9 @@
 # Lineup — build, test and demo.
 #
 #   make demo   build the release tool and run `lineup demo`
-#   make test   the default test suite (a few minutes), then the PostgreSQL backend's tests
+#   make test   the default test suite (a few minutes), the HTTP server's suite (Tests/Server,
+#               pytest and schemathesis in the virtual environment .venv-test, made here), then
+#               the PostgreSQL backend's tests
 #               against a private PostgreSQL cluster (scripts/with-postgres; the build with
 #               the package trait PostgreSQL goes to .build/pg) and the package-consumer check
 #               (Tests/PackageConsumer)
@@ -12,7 +14,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
+.PHONY: all deps build release test test-server test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
 
 all: build
 
@@ -41,7 +43,24 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) test-server
 	$(MAKE) test-postgresql
+
+# The Python packages the suites outside Swift use, in a virtual environment of the project's
+# own (pinned in Tests/requirements.txt; reinstalled when that file changes).
+VENV := .venv-test
+$(VENV)/.installed: Tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/requirements.txt
+	touch $@
+
+# `lineup serve` end to end (Tests/Server): every route and error status, tokens, TLS, limits,
+# kill -9 during enrollments, SIGTERM, two servers on a shared store, schemathesis against the
+# served OpenAPI document. The document's Swift source must match scripts/openapi-document.
+test-server: deps $(VENV)/.installed
+	$(SWIFT) build --product lineup
+	python3 scripts/openapi-document --check
+	cd Tests/Server && ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # The PostgreSQL backend's tests: installs postgresql and libpq-dev when missing, builds with
 # the trait, and runs the tests against a throw-away cluster that is stopped afterwards. Then
@@ -55,6 +74,9 @@ test-postgresql: deps
 	$(SWIFT) build --traits PostgreSQL --scratch-path .build/pg --build-tests
 	scripts/with-postgres $(SWIFT) test --skip-build --traits PostgreSQL --scratch-path .build/pg \
 	  --filter 'PostgreSQL|unsupportedBackend'
+	$(MAKE) $(VENV)/.installed
+	cd Tests/Server && LINEUP_BINARY=$(CURDIR)/.build/pg/debug/lineup \
+	  ../../scripts/with-postgres ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider test_postgresql.py
 	$(SWIFT) build -c release --package-path $(CONSUMER) --scratch-path $(CONSUMER)/.build
 	scripts/with-postgres $(CONSUMER)/.build/release/PackageConsumer
 
@@ -112,4 +134,4 @@ asan: deps
 	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan --filter "$(SANITIZER_SUITES)"
 
 clean:
-	rm -rf .build $(CONSUMER)/.build
+	rm -rf .build $(CONSUMER)/.build $(VENV)

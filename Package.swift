@@ -24,6 +24,10 @@
 //                  the trait PostgreSQL. Part of the library product Lineup, so a program that
 //                  depends on the product links it, and Lineup registers it through the hook
 //                  the first time `.postgresql` is used: `import Lineup` is all a program needs
+//   LineupServer   Swift: `lineup serve`, the HTTP server over the SDK (Hummingbird 2, its TLS,
+//                  swift-metrics with a Prometheus exporter, swift-service-lifecycle for
+//                  signals). Only the tool depends on it: a program that depends on the
+//                  library product Lineup builds none of the server's dependencies
 //   LineupCLI      the `lineup` command-line tool
 //   LineupBench    `lineup-bench`, timed operations the Benchmarks/ harnesses run
 import PackageDescription
@@ -47,6 +51,13 @@ let package = Package(
         // The library's one dependency: where background failures are reported (swift-log's
         // API only; the program that embeds Lineup chooses the handler).
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The server's (LineupServer), built only for the tool.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -100,10 +111,28 @@ let package = Package(
                            .target(name: "LineupPostgreSQLHook", condition: .when(traits: ["PostgreSQL"]))],
             path: "Sources/LineupPostgreSQL"
         ),
+        .target(
+            name: "LineupServer",
+            dependencies: [
+                "Lineup",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/LineupServer"
+        ),
         .executableTarget(
             name: "LineupCLI",
             dependencies: [
                 "Lineup",
+                "LineupServer",
                 .target(name: "LineupPostgreSQL", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

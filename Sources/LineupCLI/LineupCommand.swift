@@ -17,7 +17,7 @@ struct LineupCommand: ParsableCommand {
             CreateCommand.self, ImportCommand.self, EnrollCommand.self, IdentifyCommand.self,
             RemoveCommand.self, CollectionsCommand.self, InfoCommand.self, IdentitiesCommand.self,
             VerifyCommand.self, DumpCommand.self, ExportCommand.self, BackupCommand.self, CompactCommand.self, RekeyCommand.self, WatchCommand.self,
-            CalibrateCommand.self,
+            CalibrateCommand.self, ServeCommand.self,
         ]
     )
 

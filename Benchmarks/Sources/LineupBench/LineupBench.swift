@@ -6,6 +6,7 @@
 //   lineup-bench probe   STORE COLLECTION PROBES.npy [--repeat N] [--batch B]
 //   lineup-bench bandwidth --megabytes M --threads T
 //   lineup-bench compact STORE COLLECTION PROBES.npy [--remove-every K]
+//   lineup-bench load    STORE COLLECTION PROBES.npy --clients C --seconds S [--top K] [--threshold T] [--batch B]
 //
 // Times come from the monotonic clock around the operation alone (not process start-up or
 // reading input files). Stores open encrypted when LINEUP_PASSPHRASE is set; --shared
@@ -21,7 +22,7 @@ struct LineupBench: ParsableCommand {
         abstract: "Timed operations on a Lineup store, each printing one JSON object.",
         subcommands: [ImportOperation.self, EnrollOperation.self, OpenProbeOperation.self, ProbeOperation.self,
                       BandwidthOperation.self, CompactOperation.self, CalibrateOperation.self,
-                      CodedOperation.self])
+                      CodedOperation.self, LoadOperation.self])
 
     /// Parses the arguments and runs the operation. A ``LineupError`` prints one `error:` line
     /// and exits with status 1; usage mistakes and help are the argument parser's.

@@ -62,7 +62,7 @@ public struct Faceprint: Codable, Sendable, Equatable {
     /// the one set of rules every way of decoding a Faceprint applies (``init(json:)``,
     /// `init(from:)`, ``EnrollmentLine``). Each number is read as a `Double`, then rounded to
     /// the nearest `Float`.
-    init(jsonObject value: JSONValue, defaultModelName: String) throws(LineupError) {
+    package init(jsonObject value: JSONValue, defaultModelName: String) throws(LineupError) {
         let malformed = LineupError(.invalidArgument,
                                     "malformed Faceprint JSON: expected an object with a numeric array \"feature_vector\" and string \"model_name\" / \"model_options\"")
         guard case .object = value, case .array(let elements)? = value["feature_vector"] else { throw malformed }

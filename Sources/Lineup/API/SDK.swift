@@ -74,6 +74,14 @@ public final class SDK: Sendable {
                                        disconnect: { ProcessConnection.disconnect() })
     }
 
+    /// Closes the process's database connection: every loaded collection is unloaded and the
+    /// store's files, lock and watchers are released. Changes already acknowledged stay
+    /// durable; calls made afterwards throw `databaseNotConnected` until the next
+    /// ``createDatabaseConnection(_:)``. Closing when nothing is connected does nothing.
+    public func closeDatabaseConnection() {
+        ProcessConnection.disconnect()
+    }
+
     // MARK: Collections
 
     /// ``createCollection(_:)`` then ``loadCollection(_:)``.
@@ -256,6 +264,15 @@ public final class SDK: Sendable {
         try identify(faceprints, numCandidates: numCandidates, threshold: threshold, collectionName: collectionName) { snapshot, probes, k in
             try Matcher.searchDistinctBatch(snapshot, probes: probes, k: k, threshold: threshold)
         }
+    }
+
+    /// The model name of a loaded collection (`name` empty: the one loaded collection),
+    /// without reading the store: what a probe that names no model is taken to be.
+    ///
+    /// - Throws: as identification does when the collection cannot be resolved.
+    package func modelName(ofLoaded collectionName: String) throws -> String {
+        try Validation.collectionReference(collectionName)
+        return try connection().resolve(collectionName).settings.modelName
     }
 
     // MARK: Internals

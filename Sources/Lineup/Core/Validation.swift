@@ -1,6 +1,6 @@
 /// The checks every input passes before anything is touched (Lineup.docc/TheContract.md, "Errors"). Each throws
 /// the code that table assigns and a message without vector values.
-enum Validation {
+package enum Validation {
     /// Longest accepted collection name, in UTF-8 bytes.
     static let maximumNameBytes = 255
     /// Longest accepted identity, in UTF-8 bytes.
@@ -10,7 +10,7 @@ enum Validation {
     static let maximumDimension = 4096
 
     /// A collection name: 1–255 bytes of UTF-8 without control characters.
-    static func collectionName(_ name: String) throws {
+    package static func collectionName(_ name: String) throws {
         let bytes = name.utf8.count
         guard bytes > 0 else {
             throw LineupError(.invalidArgument, "a collection name must not be empty")
@@ -53,7 +53,7 @@ enum Validation {
     }
 
     /// A model name recorded by a collection: 1–255 bytes of UTF-8 without control characters.
-    static func modelName(_ name: String) throws {
+    package static func modelName(_ name: String) throws {
         guard !name.isEmpty, name.utf8.count <= maximumNameBytes,
               !name.unicodeScalars.contains(where: isControl) else {
             throw LineupError(.invalidArgument, "a model name is 1–\(maximumNameBytes) bytes of UTF-8 without control characters")

@@ -7,7 +7,7 @@
 /// which for `JSONDecoder` is not the document's. A number is read as a `Double`, as the
 /// strict reader reads it.
 extension JSONValue: Decodable {
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         if let object = try? decoder.container(keyedBy: MemberKey.self) {
             var members: [(key: String, value: JSONValue)] = []
             for key in object.allKeys {

@@ -2,7 +2,7 @@
 /// JSON and the CLI's enrollment lines. Strict on purpose — trailing commas, comments, single
 /// quotes, NaN, leading zeros and raw control characters are errors — so that what one tool
 /// accepts every other JSON tool reads the same way.
-enum JSONValue: Equatable {
+package enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -11,7 +11,7 @@ enum JSONValue: Equatable {
     /// Members in document order; keys are unique (a duplicate key is an error).
     case object([(key: String, value: JSONValue)])
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case let (.bool(a), .bool(b)): a == b
@@ -24,19 +24,19 @@ enum JSONValue: Equatable {
     }
 
     /// The member `key` of an object; `nil` for a missing key or a value that is not an object.
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key.hasSameBytes(as: key) }?.value
     }
 
-    struct SyntaxError: Error, Equatable {
+    package struct SyntaxError: Error, Equatable {
         /// Byte offset where reading stopped.
-        var offset: Int
-        var reason: String
+        package var offset: Int
+        package var reason: String
     }
 
     /// Parses one JSON value, with optional whitespace around it and nothing else.
-    static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
+    package static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
         var parser = Parser(bytes: Array(text.utf8))
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)

@@ -1,4 +1,4 @@
-import Lineup
+
 
 /// A JSON value as the tool prints it: the one way the commands write JSON. (`verify --json`
 /// prints the library's `ExaminationReport.printed()`, whose digest the library defines over
@@ -18,7 +18,7 @@ import Lineup
 /// - integers and booleans as Swift prints them.
 ///
 /// A plain value, safe to share between threads.
-enum JSONOutput: Sendable {
+package enum JSONOutput: Sendable {
     case bool(Bool)
     case integer(Int)
     case float(Float)
@@ -32,19 +32,19 @@ enum JSONOutput: Sendable {
     case object([(key: String, value: JSONOutput)])
 
     /// An object whose members are written in the order of the literal.
-    static func members(_ members: KeyValuePairs<String, JSONOutput>) -> JSONOutput {
+    package static func members(_ members: KeyValuePairs<String, JSONOutput>) -> JSONOutput {
         .object(members.map { (key: $0.key, value: $0.value) })
     }
 
     /// The value as one line of JSON, without a line ending.
-    var text: String {
+    package var text: String {
         var out = ""
         write(to: &out)
         return out
     }
 
     /// Appends the value's JSON text to `out`.
-    func write(to out: inout String) {
+    package func write(to out: inout String) {
         switch self {
         case .bool(let value):
             out += value ? "true" : "false"
@@ -83,7 +83,7 @@ enum JSONOutput: Sendable {
     }
 
     /// Appends `value` as a JSON string literal, escaped as the type's documentation says.
-    static func writeString(_ value: String, to out: inout String) {
+    package static func writeString(_ value: String, to out: inout String) {
         out += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
@@ -109,7 +109,7 @@ enum JSONOutput: Sendable {
 
 extension CollectionMetadata {
     /// `lineup info --json`: the metadata's snake_case keys, in alphabetical order.
-    var jsonMembers: [(key: String, value: JSONOutput)] {
+    package var jsonMembers: [(key: String, value: JSONOutput)] {
         [("collection_name", .string(collectionName)),
          ("encrypted", .bool(encrypted)),
          ("feature_vector_size_bytes", .integer(featureVectorSizeBytes)),
@@ -122,7 +122,7 @@ extension CollectionMetadata {
 
 extension CollectionSpace {
     /// The `space` object of `lineup info --json --space`, keys in alphabetical order.
-    var json: JSONOutput {
+    package var json: JSONOutput {
         .members(["dead_bytes": .integer(deadBytes),
                   "live_bytes": .integer(liveBytes),
                   "live_faceprints": .integer(liveFaceprints),
@@ -133,7 +133,7 @@ extension CollectionSpace {
 
 extension Candidate {
     /// One candidate of `lineup identify`'s line.
-    var json: JSONOutput {
+    package var json: JSONOutput {
         .members(["uuid": .string(uuid),
                   "identity": .string(identity),
                   "similarity": .float(similarityMeasure),
