@@ -111,6 +111,9 @@ bench: deps
 	python3 Benchmarks/identities_bench.py $(IDENTITIES_ARGS)
 	python3 Benchmarks/calibration_bench.py $(CALIBRATION_ARGS)
 	python3 Benchmarks/codes_bench.py $(CODES_ARGS)
+	python3 -c "import aiohttp" 2>/dev/null || pip install -q aiohttp
+	command -v wrk >/dev/null || (echo "error: wrk is missing: apt-get install wrk" >&2; exit 1)
+	python3 Benchmarks/server_bench.py $(SERVER_ARGS)
 
 # The long reliability modes: 1,000 kill -9 trials, a longer crash workload.
 torture: deps

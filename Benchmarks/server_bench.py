@@ -14,6 +14,8 @@ then, with wrk (Debian's `wrk`, two threads, closed loop, C connections):
   threads calling identifyTopCandidates the same way);
 - batch identify of 256 probes in one request (a .npy body, and a JSON body), one connection:
   the latency per request against one batchIdentifyTopCandidates call in-process;
+
+each wrk run against a server process of its own, started for it;
 - durable enrollments (one Faceprint a request, 8 connections) against `lineup-bench enroll`
   with 8 threads. The reference server keeps nothing on disk, so it has no twin here.
 
@@ -146,19 +148,21 @@ def measure(work, rows, args, clients):
     for c in clients:
         inprocess[c] = run_bench("load", store, "staff", os.path.join(work, "probes.npy"), "--clients", c,
                                  "--seconds", args.seconds, "--batch", args.batch if c == clients[0] else 0)
-    server, url = start([LINEUP, "serve", store, "--listen", "127.0.0.1:0"])
-    try:
-        lineup = {c: wrk(url, scripts["single"], c, args.seconds) for c in clients}
-        batch_npy_http = wrk(url, scripts["batch_npy"], 1, args.seconds)
-        batch_json_http = wrk(url, scripts["batch_json"], 1, args.seconds)
-    finally:
-        stop(server)
-    reference, reference_url = start([sys.executable, os.path.join(HERE, "reference_server.py"), npy, names])
-    try:
-        faiss_http = {c: wrk(reference_url, scripts["single"], c, args.seconds) for c in clients}
-        faiss_batch_npy = wrk(reference_url, scripts["batch_npy"], 1, args.seconds)
-    finally:
-        stop(reference)
+    # Each wrk run against a fresh server process: work queued by the previous run (a server
+    # that falls behind keeps searching for clients that are gone) must not delay the next.
+    def fresh(command, script, connections):
+        process, url = start(command)
+        try:
+            return wrk(url, script, connections, args.seconds)
+        finally:
+            stop(process)
+    lineup_command = [LINEUP, "serve", store, "--listen", "127.0.0.1:0"]
+    reference_command = [sys.executable, os.path.join(HERE, "reference_server.py"), npy, names]
+    lineup = {c: fresh(lineup_command, scripts["single"], c) for c in clients}
+    batch_npy_http = fresh(lineup_command, scripts["batch_npy"], 1)
+    batch_json_http = fresh(lineup_command, scripts["batch_json"], 1)
+    faiss_http = {c: fresh(reference_command, scripts["single"], c) for c in clients}
+    faiss_batch_npy = fresh(reference_command, scripts["batch_npy"], 1)
 
     print(f"{'single-probe identify':<24} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   ratio p99 to in-process")
     for c in clients:
@@ -179,11 +183,7 @@ def measure(work, rows, args, clients):
           f"({size['batch']['json_over_in_process']:.2f}x); aiohttp + FAISS .npy p50 {faiss_batch_npy['p50_seconds'] * 1e3:.1f} ms")
 
     # Durable enrollments last: they change the store.
-    server, url = start([LINEUP, "serve", store, "--listen", "127.0.0.1:0"])
-    try:
-        enroll_http = wrk(url, scripts["enroll"], 8, args.seconds)
-    finally:
-        stop(server)
+    enroll_http = fresh(lineup_command, scripts["enroll"], 8)
     enroll_in = run_bench("enroll", store, "staff", "--threads", 8, "--count", 4000, "--dimension", args.dimension)
     size["enroll"] = {"lineup_http": enroll_http, "in_process": enroll_in,
                       "http_over_in_process_rate": enroll_http["requests_per_second"] / enroll_in["enrollments_per_second"]}

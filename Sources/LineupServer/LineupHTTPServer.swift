@@ -201,6 +201,17 @@ public struct LineupHTTPServer: Sendable {
         }
     }
 
+    /// The model of a loaded collection: a dictionary lookup, made on the caller's thread
+    /// (only a collection another process created since needs the engine's threads to load).
+    func modelName(of collection: String) async throws -> String {
+        do {
+            return try sdk.modelName(ofLoaded: collection)
+        } catch let error as LineupError where error.code == .collectionNotLoaded {
+            let sdk = self.sdk
+            return try await onCollection(collection) { try sdk.modelName(ofLoaded: collection) }
+        }
+    }
+
     // MARK: Collections
 
     private func createCollection(_ request: Request) async throws -> Response {
@@ -234,7 +245,7 @@ public struct LineupHTTPServer: Sendable {
         let body = try await Body.object(request, limit: configuration.maxBodyBytes)
         let faceprintKeys: Set<String> = ["identity", "feature_vector", "model_name", "model_options"]
         let sdk = self.sdk
-        let model = try await onCollection(collection) { try sdk.modelName(ofLoaded: collection) }
+        let model = try await modelName(of: collection)
         if let list = body["faceprints"] {
             try Body.allow(body, ["faceprints"])
             guard case .array(let elements) = list else { throw ServerError.invalid("\"faceprints\" must be an array of objects") }
@@ -313,7 +324,7 @@ public struct LineupHTTPServer: Sendable {
             }
         }
         let sdk = self.sdk
-        let model = try await onCollection(collection) { try sdk.modelName(ofLoaded: collection) }
+        let model = try await modelName(of: collection)
         let faceprints = probes.map { Faceprint(featureVector: $0, modelName: model) }
         let key = Coalescer.Key(collection: collection, top: top, thresholdBits: threshold.bitPattern, distinct: distinct)
         let results: [[Candidate]]

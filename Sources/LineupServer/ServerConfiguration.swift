@@ -27,8 +27,11 @@ public struct ServerConfiguration: Sendable {
     public var coalesceIdentifications = true
     /// The most probes one coalesced batch holds.
     public var maxCoalescedBatch = 256
-    /// Threads that run engine calls (each may block on a disk flush).
-    public var engineThreads = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
+    /// Threads that run engine calls. Enrollments spend most of their time waiting for a disk
+    /// flush, and the journal commits the enrollments waiting together as one group: so there
+    /// are many more threads than cores (identification is parallel inside the engine, and
+    /// coalesced, so it does not use them up).
+    public var engineThreads = max(32, 8 * ProcessInfo.processInfo.activeProcessorCount)
 
     public init() {}
 
