@@ -1,7 +1,10 @@
 # Lineup — build, test and demo.
 #
 #   make demo   build the release tool and run `lineup demo`
-#   make test   the default test suite (a few minutes), the HTTP server's suite (Tests/Server,
+#   make lib    the C interface's shared library, .build/debug/liblineup.so (CONFIG=release:
+#               .build/release), for Bindings/C/include/lineup.h
+#   make test   the default test suite (a few minutes), the C interface's test (Tests/C), the
+#               HTTP server's suite (Tests/Server,
 #               pytest and schemathesis in the virtual environment .venv-test, made here), then
 #               the PostgreSQL backend's tests
 #               against a private PostgreSQL cluster (scripts/with-postgres; the build with
@@ -14,7 +17,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release test test-server test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
+.PHONY: all deps build release lib test test-c test-server test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
 
 all: build
 
@@ -43,8 +46,28 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) test-c
 	$(MAKE) test-server
 	$(MAKE) test-postgresql
+
+# The C interface: the package's dynamic library product LineupC, linked as liblineup.so.
+CONFIG ?= debug
+lib: deps
+	$(SWIFT) build $(if $(filter release,$(CONFIG)),-c release) --product LineupC
+	ln -sf libLineupC.so .build/$(CONFIG)/liblineup.so
+
+# Tests/C/test_lineup.c, built with -Wall -Wextra -Werror against the header and linked to the
+# library, run on a memory database and a file store; the header compiled as C99 and C++17.
+# (The debug build of the tests builds the library too; a build of the product alone would
+# compile its modules again, without testing enabled.)
+test-c: deps
+	$(SWIFT) build --build-tests
+	ln -sf libLineupC.so .build/debug/liblineup.so
+	cc -std=c11 -Wall -Wextra -Werror -I Bindings/C/include Tests/C/test_lineup.c -o .build/test_lineup \
+	  -L .build/debug -llineup -Wl,-rpath,$(CURDIR)/.build/debug -lpthread -lm
+	cc -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c Bindings/C/include/lineup.h
+	c++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -I Bindings/C/include Tests/C/header_check.cpp
+	directory=$$(mktemp -d) && .build/test_lineup $$directory; status=$$?; rm -rf $$directory; exit $$status
 
 # The Python packages the suites outside Swift use, in a virtual environment of the project's
 # own (pinned in Tests/requirements.txt; reinstalled when that file changes).
@@ -58,7 +81,7 @@ $(VENV)/.installed: Tests/requirements.txt
 # kill -9 during enrollments, SIGTERM, two servers on a shared store, schemathesis against the
 # served OpenAPI document. The document's Swift source must match scripts/openapi-document.
 test-server: deps $(VENV)/.installed
-	$(SWIFT) build --product lineup
+	$(SWIFT) build --build-tests
 	python3 scripts/openapi-document --check
 	cd Tests/Server && ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 

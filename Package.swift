@@ -29,6 +29,10 @@
 //                  signals). Only the tool depends on it: a program that depends on the
 //                  library product Lineup builds none of the server's dependencies
 //   LineupCLI      the `lineup` command-line tool
+//   CLineup        C: Bindings/C/include/lineup.h, the C interface, as a module for LineupC
+//   LineupC        Swift, `@_cdecl` functions only: the C interface over the SDK façade, the
+//                  dynamic library product LineupC (libLineupC.so, linked as -llineup through
+//                  the liblineup.so link `make lib` makes); depends on Lineup only
 //   LineupBench    `lineup-bench`, timed operations the Benchmarks/ harnesses run
 import PackageDescription
 
@@ -40,6 +44,8 @@ let package = Package(
         .library(name: "Lineup", targets: ["Lineup", "LineupPostgreSQL"]),
         .executable(name: "lineup", targets: ["LineupCLI"]),
         .executable(name: "lineup-bench", targets: ["LineupBench"]),
+        // The C interface (Bindings/C/include/lineup.h) as a shared library.
+        .library(name: "LineupC", type: .dynamic, targets: ["LineupC"]),
     ],
     traits: [
         // The PostgreSQL backend (`.postgresql`): links libpq. Off by default, so the default
@@ -127,6 +133,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/LineupServer"
+        ),
+        .target(
+            name: "CLineup",
+            path: "Bindings/C",
+            sources: ["lineup_abi.c"],
+            publicHeadersPath: "include"
+        ),
+        .target(
+            name: "LineupC",
+            dependencies: ["Lineup", "CLineup"],
+            path: "Sources/LineupC"
         ),
         .executableTarget(
             name: "LineupCLI",

@@ -60,7 +60,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds a silent or stalled connection is kept open.")
     var idleTimeout: Double = 30
 
-    @Flag(name: .customLong("no-coalesce"), help: "Run every single-probe identification on its own instead of batching concurrent ones.")
+    @Flag(name: .customLong("no-coalesce"), help: "Run every single-probe identification and single enrollment on its own instead of batching concurrent ones.")
     var noCoalesce = false
 
     func run() throws {
@@ -120,6 +120,7 @@ struct ServeCommand: ParsableCommand {
         configuration.maxInFlight = maxInFlight
         configuration.idleTimeout = idleTimeout
         configuration.coalesceIdentifications = !noCoalesce
+        configuration.coalesceEnrollments = !noCoalesce
         return configuration
     }
 

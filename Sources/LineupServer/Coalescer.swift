@@ -1,37 +1,33 @@
 import Lineup
 import Synchronization
 
-/// Runs concurrent single-probe identifications as batches.
+/// Runs concurrent single requests as batches: single-probe identifications (requests that
+/// agree on collection, `top`, threshold and `distinct_identities` share a queue) and single
+/// enrollments (one queue a collection: one `enrollFaceprints` call, one journal record).
 ///
-/// Requests that agree on collection, `top`, threshold and `distinct_identities` share a
-/// queue. The first to find its queue idle starts a runner; a request arriving while the
+/// Requests of one key share a queue. The first to find its queue idle starts a runner; a request arriving while the
 /// runner is busy joins the queue, and the runner takes everything queued (up to a cap) as
 /// its next batch. An idle engine therefore answers a lone request at once — nobody waits
 /// for company — while under load the probes that piled up during one batch go through the
 /// batch kernels together, which cost a fraction of as many single searches.
 ///
 /// Every answer is the one the request would have had alone: a batch searches one snapshot
-/// taken after all of its requests arrived. A batch that fails (one probe of the wrong
-/// dimension, say) is run again one probe at a time, so each request gets its own error.
-final class Coalescer: Sendable {
-    struct Key: Hashable, Sendable {
-        var collection: String
-        var top: Int
-        var thresholdBits: UInt32
-        var distinct: Bool
-    }
-
+/// taken after all of its requests arrived, and a batch of enrollments is durable before any
+/// of them is answered. A batch that fails (one probe of the wrong dimension, say) has changed
+/// nothing — the engine's batch calls are all or none — and is run again one request at a
+/// time, so each request gets its own answer or error.
+final class Coalescer<Key: Hashable & Sendable, Input: Sendable, Output: Sendable>: Sendable {
     private struct Waiter {
-        var probe: Faceprint
-        var continuation: CheckedContinuation<[Candidate], any Error>
+        var probe: Input
+        var continuation: CheckedContinuation<Output, any Error>
     }
 
     private struct Queue {
         var waiting: [Waiter] = []
     }
 
-    /// Runs a batch of probes (one or many) and gives one result per probe, in order.
-    typealias Search = @Sendable (_ key: Key, _ probes: [Faceprint]) async throws -> [[Candidate]]
+    /// Runs a batch of inputs (one or many) and gives one result per input, in order.
+    typealias Search = @Sendable (_ key: Key, _ inputs: [Input]) async throws -> [Output]
 
     private let queues = Mutex<[Key: Queue]>([:])
     private let maxBatch: Int
@@ -42,8 +38,8 @@ final class Coalescer: Sendable {
         self.search = search
     }
 
-    /// The candidates for `probe`, searched alone or in a batch with others of `key`.
-    func identify(_ probe: Faceprint, key: Key) async throws -> [Candidate] {
+    /// The result for `probe`, run alone or in a batch with others of `key`.
+    func run(_ probe: Input, key: Key) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let startRunner = queues.withLock { queues in
                 let idle = queues[key] == nil

@@ -20,7 +20,8 @@ public struct LineupHTTPServer: Sendable {
     let sdk: SDK
     let configuration: ServerConfiguration
     let engineThreads: NIOThreadPool
-    let coalescer: Coalescer
+    let identifications: Coalescer<IdentifyKey, Faceprint, [Candidate]>
+    let enrollments: Coalescer<String, Enrollment, String>
     let metrics: ServerMetrics
 
     /// Serves `sdk`'s connection until SIGTERM or SIGINT: then stops accepting, finishes the
@@ -39,13 +40,15 @@ public struct LineupHTTPServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: max(1, configuration.engineThreads))
         pool.start()
         let metrics = ServerMetrics.shared
-        let server = LineupHTTPServer(sdk: sdk, configuration: configuration, engineThreads: pool,
-                                      coalescer: Coalescer(maxBatch: configuration.maxCoalescedBatch) { key, probes in
-                                          try await pool.runIfActive {
-                                              try Self.search(sdk, key: key, probes: probes, metrics: metrics)
-                                          }
-                                      },
-                                      metrics: metrics)
+        let server = LineupHTTPServer(
+            sdk: sdk, configuration: configuration, engineThreads: pool,
+            identifications: Coalescer(maxBatch: configuration.maxCoalescedBatch) { key, probes in
+                try await pool.runIfActive { try Self.search(sdk, key: key, probes: probes, metrics: metrics) }
+            },
+            enrollments: Coalescer(maxBatch: configuration.maxCoalescedBatch) { collection, batch in
+                try await pool.runIfActive { try Self.enroll(sdk, batch, collection: collection) }
+            },
+            metrics: metrics)
         let http1 = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(configuration.idleTimeout * 1e9)))
         let serverBuilder: HTTPServerBuilder = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) }
             ?? .http1(configuration: http1)
@@ -271,10 +274,36 @@ public struct LineupHTTPServer: Sendable {
             return Answer.json(.members(["uuids": .array(uuids.map { .string($0) })]), status: .created)
         }
         let (faceprint, identity) = try Self.enrollment(body, keys: faceprintKeys, model: model)
-        let uuid = try await onCollection(collection) {
-            try sdk.enrollFaceprint(faceprint, identity: identity, collectionName: collection)
+        let uuid: String
+        if configuration.coalesceEnrollments {
+            uuid = try await enrollments.run(Enrollment(faceprint: faceprint, identity: identity), key: collection)
+        } else {
+            uuid = try await onCollection(collection) {
+                try sdk.enrollFaceprint(faceprint, identity: identity, collectionName: collection)
+            }
         }
         return Answer.json(.members(["uuid": .string(uuid)]), status: .created)
+    }
+
+    struct Enrollment: Sendable {
+        var faceprint: Faceprint
+        var identity: String
+    }
+
+    /// Enrolls coalesced single enrollments: one alone, several as one all-or-none batch.
+    static func enroll(_ sdk: SDK, _ batch: [Enrollment], collection: String) throws -> [String] {
+        func run() throws -> [String] {
+            if batch.count == 1 {
+                return [try sdk.enrollFaceprint(batch[0].faceprint, identity: batch[0].identity, collectionName: collection)]
+            }
+            return try sdk.enrollFaceprints(batch.map(\.faceprint), identities: batch.map(\.identity), collectionName: collection)
+        }
+        do {
+            return try run()
+        } catch let error as LineupError where error.code == .collectionNotLoaded {
+            try sdk.loadCollection(collection)
+            return try run()
+        }
     }
 
     private static func enrollment(_ value: JSONValue, keys: Set<String>, model: String) throws -> (Faceprint, String) {
@@ -326,10 +355,10 @@ public struct LineupHTTPServer: Sendable {
         let sdk = self.sdk
         let model = try await modelName(of: collection)
         let faceprints = probes.map { Faceprint(featureVector: $0, modelName: model) }
-        let key = Coalescer.Key(collection: collection, top: top, thresholdBits: threshold.bitPattern, distinct: distinct)
+        let key = IdentifyKey(collection: collection, top: top, thresholdBits: threshold.bitPattern, distinct: distinct)
         let results: [[Candidate]]
         if single && configuration.coalesceIdentifications {
-            results = [try await coalescer.identify(faceprints[0], key: key)]
+            results = [try await identifications.run(faceprints[0], key: key)]
         } else {
             let metrics = self.metrics
             results = try await onCollection(collection) {
@@ -341,7 +370,15 @@ public struct LineupHTTPServer: Sendable {
 
     /// One search of the engine: a lone probe through the single-probe path, several through
     /// the batch kernels over one snapshot.
-    static func search(_ sdk: SDK, key: Coalescer.Key, probes: [Faceprint], metrics: ServerMetrics) throws -> [[Candidate]] {
+    /// What single-probe identifications must share to run as one batch.
+    struct IdentifyKey: Hashable, Sendable {
+        var collection: String
+        var top: Int
+        var thresholdBits: UInt32
+        var distinct: Bool
+    }
+
+    static func search(_ sdk: SDK, key: IdentifyKey, probes: [Faceprint], metrics: ServerMetrics) throws -> [[Candidate]] {
         let threshold = Float(bitPattern: key.thresholdBits)
         let name = key.collection
         metrics.recordBatch(probes.count)
@@ -389,9 +426,10 @@ final class ServerMetrics: Sendable {
 
     private init() {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        batchProbes = registry.makeValueHistogram(name: "lineup_identify_batch_probes",
-                                                  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024],
-                                                  help: "Probes per engine search (coalesced single-probe requests and batch requests)")
+        batchProbes = registry.makeValueHistogram(
+            descriptor: MetricNameDescriptor(namespace: "lineup", metricName: "identify_batch", unitName: "probes",
+                                             helpText: "Probes per engine search (coalesced single-probe requests and batch requests)"),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024])
     }
 
     func recordBatch(_ probes: Int) {
@@ -408,8 +446,10 @@ final class ServerMetrics: Sendable {
                 gauges[name] = nil
             }
             for (name, count) in counts {
-                let gauge = gauges[name] ?? registry.makeGauge(name: "lineup_faceprints", labels: [("collection", name)],
-                                                                help: "Live Faceprints per collection")
+                let gauge = gauges[name] ?? registry.makeGauge(
+                    descriptor: MetricNameDescriptor(namespace: "lineup", metricName: "faceprints", unitName: "",
+                                                     helpText: "Live Faceprints per collection"),
+                    labels: [("collection", name)])
                 gauges[name] = gauge
                 gauge.set(Double(count))
             }

@@ -25,7 +25,11 @@ public struct ServerConfiguration: Sendable {
     /// threshold and `distinct_identities`, are run together as one batch while the previous
     /// batch runs; no request waits for company when the engine is free.
     public var coalesceIdentifications = true
-    /// The most probes one coalesced batch holds.
+    /// Concurrent single enrollments into one collection are enrolled together, as one
+    /// all-or-none batch (one journal record, one flush), while the previous batch is being
+    /// made durable; each is answered once its batch is durable.
+    public var coalesceEnrollments = true
+    /// The most requests one coalesced batch holds.
     public var maxCoalescedBatch = 256
     /// Threads that run engine calls. Enrollments spend most of their time waiting for a disk
     /// flush, and the journal commits the enrollments waiting together as one group: so there

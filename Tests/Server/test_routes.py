@@ -314,3 +314,25 @@ def test_second_server_on_a_locked_store_reads_and_answers_409_to_writes(server,
         status, _, answer = second.post("/v1/collections/staff/faceprints", {"identity": "b", "feature_vector": [1, 2, 3]})
         assert (status, error_of(answer)) == (409, "storeLocked")
     assert server.get("/v1/collections/staff")[2]["num_faceprints"] == 1
+
+
+def test_concurrent_single_enrollments_coalesce_and_keep_their_own_errors(server):
+    vectors, identities = faces(96, dimension=24, seed=8)
+    server.post("/v1/collections/staff/faceprints", {"identity": "first", "feature_vector": vectors[0].tolist()})
+    answers = {}
+
+    def enroll(index):
+        vector = [1.0] * 23 if index % 5 == 0 else vectors[index].tolist()
+        answers[index] = server.post("/v1/collections/staff/faceprints", {"identity": identities[index], "feature_vector": vector})
+    threads = [threading.Thread(target=enroll, args=(i,)) for i in range(1, 96)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    present = server.get("/v1/collections/staff/identities")[2]["identities"]
+    for index, (status, _, answer) in answers.items():
+        if index % 5 == 0:
+            assert (status, error_of(answer)) == (400, "enrollmentError")
+        else:
+            assert status == 201 and present[answer["uuid"]] == identities[index]
+    assert len(present) == 1 + sum(1 for i in range(1, 96) if i % 5 != 0)
