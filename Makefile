@@ -17,7 +17,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
-.PHONY: all deps build release lib test test-c test-server test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
+.PHONY: all deps build release lib test test-c test-python fuzz-python python-package test-server test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
 
 all: build
 
@@ -47,6 +47,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) test-c
+	$(MAKE) test-python
 	$(MAKE) test-server
 	$(MAKE) test-postgresql
 
@@ -68,6 +69,27 @@ test-c: deps
 	cc -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c Bindings/C/include/lineup.h
 	c++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -I Bindings/C/include Tests/C/header_check.cpp
 	directory=$$(mktemp -d) && .build/test_lineup $$directory; status=$$?; rm -rf $$directory; exit $$status
+
+# The Python binding (Bindings/Python) from the checkout over the debug library: every method,
+# every ERRORCODE, threads, a second process, memory over 100,000 calls, the seed's call shapes.
+test-python: deps $(VENV)/.installed
+	$(SWIFT) build --build-tests
+	ln -sf libLineupC.so .build/debug/liblineup.so
+	cd Tests/Python && LINEUP_LIBRARY=$(CURDIR)/.build/debug/liblineup.so ../../$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+# atheris over the binding's decoding of Python inputs, for FUZZ_SECONDS.
+fuzz-python: deps $(VENV)/.installed
+	$(SWIFT) build --build-tests
+	ln -sf libLineupC.so .build/debug/liblineup.so
+	cd .build && LINEUP_LIBRARY=$(CURDIR)/.build/debug/liblineup.so ../$(VENV)/bin/python ../Tests/Python/fuzz_binding.py \
+	  -max_total_time=$(FUZZ_SECONDS)
+
+# pip install ./Bindings/Python into a virtual environment of its own (its build step builds the
+# release library), then the binding's suite against the installed package.
+python-package: deps $(VENV)/.installed
+	rm -rf .venv-package && python3 -m venv .venv-package
+	.venv-package/bin/pip install -q --disable-pip-version-check pytest ./Bindings/Python
+	cd Tests/Python && LINEUP_TEST_INSTALLED=1 LINEUP_LIBRARY= ../../.venv-package/bin/python -m pytest -q -p no:cacheprovider
 
 # The Python packages the suites outside Swift use, in a virtual environment of the project's
 # own (pinned in Tests/requirements.txt; reinstalled when that file changes).
@@ -160,4 +182,4 @@ asan: deps
 	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan --filter "$(SANITIZER_SUITES)"
 
 clean:
-	rm -rf .build $(CONSUMER)/.build $(VENV)
+	rm -rf .build $(CONSUMER)/.build $(VENV) .venv-package Bindings/Python/build Bindings/Python/*.egg-info
