@@ -15,6 +15,8 @@
 # libcrypto): as root they are installed with apt-get; otherwise the exact command is printed.
 
 SWIFT ?= swift
+# The virtual environment of the Python packages the suites outside Swift use.
+VENV := .venv-test
 SYSTEM_PACKAGES := liblz4-dev libssl-dev pkg-config
 
 .PHONY: all deps build release lib test test-c test-python fuzz-python python-package test-server test-postgresql demo bench torture tsan asan fuzz-smoke check-bench docs clean
@@ -93,7 +95,6 @@ python-package: deps $(VENV)/.installed
 
 # The Python packages the suites outside Swift use, in a virtual environment of the project's
 # own (pinned in Tests/requirements.txt; reinstalled when that file changes).
-VENV := .venv-test
 $(VENV)/.installed: Tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/requirements.txt
