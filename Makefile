@@ -160,6 +160,9 @@ bench: deps
 	python3 -c "import aiohttp" 2>/dev/null || pip install -q aiohttp
 	command -v wrk >/dev/null || (echo "error: wrk is missing: apt-get install wrk" >&2; exit 1)
 	python3 Benchmarks/server_bench.py $(SERVER_ARGS)
+	$(MAKE) lib CONFIG=release
+	python3 -c "import cffi" 2>/dev/null || pip install -q cffi
+	python3 Benchmarks/python_bench.py $(PYTHON_ARGS)
 
 # The long reliability modes: 1,000 kill -9 trials, a longer crash workload.
 torture: deps
