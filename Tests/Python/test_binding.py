@@ -154,6 +154,34 @@ def test_error_codes(gallery, tmp_path):
     assert sdk.identify_top_candidate(Faceprint(vectors[0]), collection_name="staff")[0] == OK
 
 
+def test_names_of_other_types(gallery, tmp_path):
+    """Every str parameter given something else (an array among them, whose == is elementwise)
+    answers INVALID_ARGUMENT and changes nothing."""
+    sdk, vectors, identities, uuids = gallery
+    before = sdk.get_collection_identities("staff")[1]
+    for odd in (np.zeros(0, dtype=np.float32), np.zeros((2, 3)), b"staff", 3, None, ["staff"]):
+        calls = [
+            lambda: sdk.enroll_faceprint(Faceprint(vectors[0]), "x", odd),
+            lambda: sdk.identify_top_candidate(Faceprint(vectors[0]), collection_name=odd),
+            lambda: sdk.identify_top_candidates(Faceprint(vectors[0]), 3, collection_name=odd),
+            lambda: sdk.remove_by_identity(odd),
+            lambda: sdk.remove_by_UUID(odd),
+            lambda: sdk.get_collection_metadata(odd),
+            lambda: sdk.load_collection(odd),
+            lambda: sdk.delete_collection(odd),
+        ]
+        for call in calls:
+            result = call()
+            status = result[0] if isinstance(result, tuple) else result
+            assert isinstance(status, ERRORCODE)
+            if odd is not None:
+                assert status == ERRORCODE.INVALID_ARGUMENT, (odd, status, lineup.last_error_message())
+    options = lineup.ConfigurationOptions()
+    options.dbms = lineup.DATABASEMANAGEMENTSYSTEM.NONE
+    assert lineup.SDK(options).create_database_connection(np.zeros(0)) == ERRORCODE.INVALID_ARGUMENT
+    assert sdk.get_collection_identities("staff")[1] == before
+
+
 def test_connection_errors(tmp_path):
     options = lineup.ConfigurationOptions()
     sdk = lineup.SDK(options)

@@ -120,7 +120,7 @@ def _text(value: Any, what: str, allow_empty: bool = True):
 
 
 def _collection(name: Any):
-    return ffi.NULL if name == "" else _text(name, "collection_name")
+    return ffi.NULL if isinstance(name, str) and name == "" else _text(name, "collection_name")
 
 
 def _vector(values: Any) -> np.ndarray:
@@ -308,7 +308,7 @@ class SDK:
     def create_database_connection(self, database_connection_string: str) -> ERRORCODE:
         """Connects the process to the store at this path (or PostgreSQL conninfo)."""
         try:
-            text = ffi.NULL if self.options.dbms == DATABASEMANAGEMENTSYSTEM.NONE and database_connection_string == "" \
+            text = ffi.NULL if self.options.dbms == DATABASEMANAGEMENTSYSTEM.NONE and isinstance(database_connection_string, str) and database_connection_string == "" \
                 else _text(database_connection_string, "database_connection_string")
             return self._call(lib.lineup_create_database_connection, text)
         except _Refused as error:
