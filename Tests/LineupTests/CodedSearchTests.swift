@@ -75,6 +75,14 @@ import Testing
         return CollectionSnapshot(dimension: dimension, encoding: encoding, blocks: blocks)
     }
 
+    /// The kernel tables a single probe's coded search is checked with: the integer ones of
+    /// ``QuantizedBatchTests/tables()`` and one without an integer kernel.
+    static func singleProbeTables() -> [(name: String, kernels: lineup_kernel_table)] {
+        var widening = lineup_kernels().pointee
+        widening.scores_many_i8q = nil
+        return QuantizedBatchTests.tables() + [("widening", widening)]
+    }
+
     static func describe(_ hits: [MatchHit]) -> [String] { hits.map { "\($0.block):\($0.row)=\($0.score.bitPattern)" } }
 
     /// Every shape, encoding and query: the coded answer is the full scan's, bit for bit, and
@@ -100,20 +108,24 @@ import Testing
             queries += [(3, full[7].score), (20, full[19].score), (1, full[0].score)]
             for (k, threshold) in queries {
                 let expected = try Matcher.searchBatch(snapshot, probes: [probe], k: k, threshold: threshold, codes: false)[0]
-                let coded = try Matcher.searchCoded(snapshot, probe: probe, k: k, threshold: threshold)
-                let context: Comment = "d \(dimension) \(encoding) probe \(index) k \(k) threshold \(threshold)"
-                if let coded {
-                    #expect(Self.describe(coded) == Self.describe(expected), context)
-                } else {
-                    Issue.record("the coded search gave up: \(context)")
-                }
-                #expect(Self.describe(try Matcher.search(snapshot, probe: probe, k: k, threshold: threshold))
-                        == Self.describe(expected), context)
                 // People: each identity once, at its best row (row r belongs to "p(r mod 997)",
                 // so every identity owns rows in every block, the tail included).
                 let people = try Matcher.searchDistinct(snapshot, probe: probe, k: k, threshold: threshold, codes: false)
-                let codedPeople = try Matcher.searchDistinctCoded(snapshot, probe: probe, k: k, threshold: threshold)
-                #expect(codedPeople.map(Self.describe) == Self.describe(people), "people: \(context)")
+                let context: Comment = "d \(dimension) \(encoding) probe \(index) k \(k) threshold \(threshold)"
+                // The probe quantised for this CPU's integer kernel, for the serial reference of
+                // it, and kept in float for the widening int8 kernel (CPUs without VNNI).
+                for (name, kernels) in Self.singleProbeTables() {
+                    let coded = try Matcher.searchCoded(snapshot, probe: probe, k: k, threshold: threshold, kernels: kernels)
+                    if let coded {
+                        #expect(Self.describe(coded) == Self.describe(expected), "\(name) \(context)")
+                    } else {
+                        Issue.record("the coded search gave up: \(name) \(context)")
+                    }
+                    let codedPeople = try Matcher.searchDistinctCoded(snapshot, probe: probe, k: k, threshold: threshold, kernels: kernels)
+                    #expect(codedPeople.map(Self.describe) == Self.describe(people), "people: \(name) \(context)")
+                }
+                #expect(Self.describe(try Matcher.search(snapshot, probe: probe, k: k, threshold: threshold))
+                        == Self.describe(expected), context)
             }
         }
     }

@@ -59,6 +59,11 @@ extension Matcher {
         probe.withUnsafeBufferPointer { probeMatrix.pointer.update(from: $0.baseAddress!, count: probe.count) }
         // ‖p‖, rounded up: the bounds scale with it.
         let probeNorm = Float(VectorEncoder.squaredNorm(probe).squareRoot() * (1 + 1e-12)).nextUp
+        // With an exact integer kernel (VNNI), the probe is quantised too and the codes scored
+        // in integers (``QuantizedProbes``): a row's score is then within ‖p‖ · B + ‖c q‖ · e of
+        // the exact one, e the probe's own quantisation error.
+        let quantized: QuantizedProbes? = kernels.scores_many_i8q != nil
+            ? QuantizedProbes(probeMatrix.pointer, count: 1, dimension: snapshot.dimension) : nil
         let items = plan(snapshot)
         let workers = max(1, min(ProcessInfo.activeProcessors, items.count))
         let results = ResultSlots<BoundedGather<Best>>(count: workers)
@@ -83,6 +88,23 @@ extension Matcher {
                         // At least every row's own error (`error` below), rounded up the same way.
                         let largestError = (probeNorm * codes.largestBound).nextUp
                         var first = item.start
+                        if let quantized, let integer = kernels.scores_many_i8q {
+                            let (norm, codeError) = (quantized.norms[0], quantized.codeErrors[0])
+                            while first < rows.upperBound {
+                                let count = min(tileRows, rows.upperBound - first)
+                                integer(codes.codes + first * codes.stride, codes.stride, count, block.dimension,
+                                        quantized.elements, quantized.stride, 1, quantized.steps, codes.scales + first, out, tileRows)
+                                let bounds = codes.bounds + first
+                                // The tile's largest ‖c q‖ stands for each row's own.
+                                let normError = (codes.normCeiling(rows: first..<(first + count), dimension: block.dimension)
+                                                 * codeError).nextUp
+                                let tileError = ((norm * codes.largestBound).nextUp + normError).nextUp
+                                gather.offer(out, count: count, firstRow: first, block: block, blockIndex: item.block,
+                                             largestError: tileError) { ((norm * bounds[$0]).nextUp + normError).nextUp }
+                                first += count
+                            }
+                            return true
+                        }
                         while first < rows.upperBound {
                             let count = min(tileRows, rows.upperBound - first)
                             kernels.scores_i8(codes.codes + first * codes.stride, codes.stride, count, block.dimension,
@@ -124,6 +146,19 @@ extension Matcher {
         }
         return try rescore(snapshot, probe: probeMatrix.pointer, kernels: kernels, results.values(), exact: collector(),
                            threshold: threshold)
+    }
+
+    /// ‖c q‖ of one row's code: its scale times the square root of its exact integer sum of
+    /// squares, rounded up.
+    @inline(__always)
+    static func codeNormOf(_ codes: CompactCodes, row: Int, dimension: Int) -> Float {
+        let code = (codes.codes + row * codes.stride).assumingMemoryBound(to: Int8.self)
+        var squares: Int32 = 0   // at most 128² · 65536 = 2³⁰
+        for d in 0..<dimension {
+            let element = Int32(code[d])
+            squares &+= element &* element
+        }
+        return Float(Double(squares).squareRoot() * Double(abs(codes.scales[row])) * (1 + 1e-12)).nextUp
     }
 
     /// One probe's answer from its workers' gathers (``BoundedGather``), or nil when one of

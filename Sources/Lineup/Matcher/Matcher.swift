@@ -332,19 +332,13 @@ enum Matcher {
         return results.values()
     }
 
-    /// ‖c q‖ of each code of `rows` (its scale times the square root of its exact integer sum
-    /// of squares, rounded up) into `norms`, from index 0; returns the largest.
+    /// ‖c q‖ of each code of `rows` (``codeNormOf(_:row:dimension:)``) into `norms`, from
+    /// index 0; returns the largest.
     @inline(__always)
     private static func codeNormsOf(_ codes: CompactCodes, rows: Range<Int>, dimension: Int, into norms: UnsafeMutablePointer<Float>) -> Float {
         var largest: Float = 0
         for (index, row) in rows.enumerated() {
-            let code = (codes.codes + row * codes.stride).assumingMemoryBound(to: Int8.self)
-            var squares: Int32 = 0   // at most 128² · 65536 = 2³⁰
-            for d in 0..<dimension {
-                let element = Int32(code[d])
-                squares &+= element &* element
-            }
-            let norm = Float(Double(squares).squareRoot() * Double(abs(codes.scales[row])) * (1 + 1e-12)).nextUp
+            let norm = codeNormOf(codes, row: row, dimension: dimension)
             norms[index] = norm
             largest = max(largest, norm)   // scales are finite (checked at open)
         }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Something that holds a block of stored vectors and the records they belong to: an
 /// in-memory chunk of a gallery today, a memory-mapped segment file in the on-disk engine.
 ///
@@ -53,6 +55,59 @@ struct CompactCodes {
     /// The largest of `bounds`: a row whose score plus it (times the probe's norm) is below
     /// a floor is ruled out without reading its own bound.
     let largestBound: Float
+    /// The largest ‖c q‖ of each tile of rows, computed when first asked for.
+    let normCeilings: CodeNormCeilings
+
+    /// At least ‖c q‖ for every row of `rows`: the largest of the tiles they touch.
+    func normCeiling(rows: Range<Int>, dimension: Int) -> Float {
+        normCeilings.ceiling(self, rows: rows, dimension: dimension)
+    }
+}
+
+/// The largest ‖c q‖ (a code's norm, its scale times the norm of its int8 elements) of each
+/// ``Matcher/tileRows`` rows of a block's codes — what a single probe quantised for the integer
+/// kernel multiplies its own quantisation error by (``QuantizedProbes``) — each computed from
+/// the codes the first time a scan asks for it, after the scan has checked those codes'
+/// checksums. Not stored: it is a function of the codes and scales the file holds, so a file
+/// cannot make it too small. Safe from several threads (two may compute one tile's, and store
+/// the same value).
+final class CodeNormCeilings: @unchecked Sendable {
+    private static let groupRows = Matcher.tileRows
+    /// Not computed yet: a NaN's bits, which a ceiling (a finite float ≥ 0) never has.
+    private static let unknown = UInt32.max
+    private let rows: Int
+    private let groups: Int
+    private let values: UnsafeMutablePointer<Atomic<UInt32>>
+
+    init(rows: Int) {
+        self.rows = rows
+        groups = (rows + Self.groupRows - 1) / Self.groupRows
+        values = .allocate(capacity: max(groups, 1))
+        for group in 0..<groups { (values + group).initialize(to: Atomic(Self.unknown)) }
+    }
+
+    deinit {
+        values.deinitialize(count: groups)
+        values.deallocate()
+    }
+
+    fileprivate func ceiling(_ codes: CompactCodes, rows range: Range<Int>, dimension: Int) -> Float {
+        guard !range.isEmpty else { return 0 }
+        var largest: Float = 0
+        for group in (range.lowerBound / Self.groupRows)...((range.upperBound - 1) / Self.groupRows) {
+            var bits = values[group].load(ordering: .relaxed)
+            if bits == Self.unknown {
+                var ceiling: Float = 0
+                for row in (group * Self.groupRows)..<min(rows, (group + 1) * Self.groupRows) {
+                    ceiling = max(ceiling, Matcher.codeNormOf(codes, row: row, dimension: dimension))
+                }
+                bits = ceiling.bitPattern
+                values[group].store(bits, ordering: .relaxed)
+            }
+            largest = max(largest, Float(bitPattern: bits))
+        }
+        return largest
+    }
 }
 
 /// A run of `count` vectors of one encoding and dimension, `stride` bytes apart, with the rows

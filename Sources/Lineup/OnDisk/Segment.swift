@@ -32,6 +32,8 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
     private let codeChecks: LazyChecksums
     /// The largest of the rows' code bounds (0 without codes).
     private let largestCodeBound: Float
+    /// The codes' largest ‖c q‖ per tile, as scans first need them.
+    private let codeNormCeilings: CodeNormCeilings
 
     var rowCount: Int { header.rowCount }
 
@@ -110,6 +112,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
             }
         }
         largestCodeBound = largest
+        codeNormCeilings = CodeNormCeilings(rows: header.hasCodes ? header.rowCount : 0)
         switch verification {
         case .full: try verify(vectors: !authenticated)
         case .vectorsOnFirstUse: try verify(vectors: false)
@@ -214,7 +217,7 @@ final class Segment: VectorBlockSource, @unchecked Sendable {
             codes: region.address(header.sections[SegmentHeader.Section.codes.rawValue].offset), stride: header.codeStride,
             scales: region.address(table).bindMemory(to: Float.self, capacity: rowCount),
             bounds: region.address(table + rowCount * 4).bindMemory(to: Float.self, capacity: rowCount),
-            largestBound: largestCodeBound))
+            largestBound: largestCodeBound, normCeilings: codeNormCeilings))
     }
 
     func recordID(at row: Int) -> RecordID {
