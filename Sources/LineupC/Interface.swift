@@ -66,14 +66,19 @@ func vector(_ pointer: UnsafePointer<Float>?, _ dimension: Int, _ what: String =
 /// The rows of a contiguous rows × dimension matrix.
 func matrix(_ pointer: UnsafePointer<Float>?, rows: Int, dimension: Int) throws -> [[Float]] {
     guard rows > 0 else { return [] }
+    try checkMatrix(pointer, rows: rows, dimension: dimension)
+    return (0..<rows).map { Array(UnsafeBufferPointer(start: pointer! + $0 * dimension, count: dimension)) }
+}
+
+/// Refuses a matrix of `rows` (> 0) × `dimension` floats at `pointer` that could not be read.
+func checkMatrix(_ pointer: UnsafePointer<Float>?, rows: Int, dimension: Int) throws {
     guard dimension <= Int(LINEUP_MAXIMUM_DIMENSION) else {
         throw invalid("the dimension \(dimension) is over \(LINEUP_MAXIMUM_DIMENSION)")
     }
     guard dimension > 0 else { throw LineupError(.inputIsEmpty, "the feature vector is empty") }
     let (_, overflow) = rows.multipliedReportingOverflow(by: dimension)
     guard !overflow, rows <= Int.max / 4 / dimension else { throw invalid("rows × dimension overflows") }
-    guard let pointer else { throw invalid("matrix is NULL") }
-    return (0..<rows).map { Array(UnsafeBufferPointer(start: pointer + $0 * dimension, count: dimension)) }
+    guard pointer != nil else { throw invalid("matrix is NULL") }
 }
 
 /// Writes a result pointer, refusing a NULL out-parameter.
@@ -377,7 +382,7 @@ public func lineupEnrollFaceprints(_ handle: OpaquePointer?, _ values: UnsafePoi
         let sdk = try sdk(handle)
         guard rows > 0 else { throw LineupError(.inputIsEmpty, "no Faceprints to enroll") }
         let model = try modelName(model)
-        let vectors = try matrix(values, rows: rows, dimension: dimension)
+        try checkMatrix(values, rows: rows, dimension: dimension)
         guard identitiesSize > 0, let identities else { throw invalid("identities is NULL or empty") }
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(identities).assumingMemoryBound(to: UInt8.self), count: identitiesSize)
         guard bytes.last == 0 else { throw invalid("identities must end in a NUL") }
@@ -387,8 +392,8 @@ public func lineupEnrollFaceprints(_ handle: OpaquePointer?, _ values: UnsafePoi
             guard let value = String(validating: part, as: UTF8.self) else { throw invalid("identity \(index) is not valid UTF-8") }
             return value
         }
-        let uuids = try sdk.enrollFaceprints(vectors.map { Faceprint(featureVector: $0, modelName: model) }, identities: names,
-                                             collectionName: try collection(name))
+        let uuids = try sdk.enrollFaceprints(matrix: UnsafeBufferPointer(start: values, count: rows * dimension), dimension: dimension,
+                                             identities: names, modelName: model, collectionName: try collection(name))
         if let outUUIDs {
             for (index, uuid) in uuids.enumerated() { writeUUID(uuid, to: outUUIDs + index * Int(LINEUP_UUID_SIZE)) }
         }

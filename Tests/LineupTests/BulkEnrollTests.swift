@@ -77,6 +77,60 @@ extension SDKTests {
             expectError(.enrollmentError) { _ = try sdk.enrollFaceprint(rng.faceprint(9), identity: "x", collectionName: "d") }
             ProcessConnection.resetForTesting()
         }
+
+        /// A row-major matrix (what the C and Python bindings pass) enrolls what the same rows as
+        /// Faceprints enroll — small batches through the journal, large ones streamed into
+        /// segments — and every refusal (a bad row far down, a wrong model, a matrix of the
+        /// wrong size) changes nothing.
+        @Test(arguments: [100, FileCollection.bulkThreshold * 2 + 17])
+        func aMatrixEnrollsWhatItsRowsAsFaceprintsEnroll(rows: Int) throws {
+            let directory = try TemporaryDirectory()
+            let path = directory.path + "/store"
+            var rng = SeededGenerator(seed: 43)
+            let sdk = try Self.connect(path)
+            try sdk.createLoadCollection("c")
+            _ = try sdk.enrollFaceprint(rng.faceprint(24), identity: "first")
+            let faceprints = (0..<rows).map { _ in rng.faceprint(24) }
+            var matrix = faceprints.flatMap(\.featureVector)
+            let identities = faceprints.indices.map { "m-\($0 % 50)" }
+            func enroll(_ matrix: [Float], _ identities: [String], model: String = "TFV5_2", dimension: Int = 24) throws -> [String] {
+                try matrix.withUnsafeBufferPointer {
+                    try sdk.enrollFaceprints(matrix: $0, dimension: dimension, identities: identities, modelName: model)
+                }
+            }
+            // Refusals first: nothing changes.
+            var bad = matrix
+            bad[(rows - 3) * 24 + 5] = .nan
+            #expect(lineupError { _ = try enroll(bad, identities) }?.code == .invalidArgument)
+            for index in (rows - 2) * 24..<((rows - 1) * 24) { bad[index] = 0 }
+            #expect(lineupError { _ = try enroll(bad, identities) }?.code == .invalidArgument)
+            #expect(lineupError { _ = try enroll(matrix, identities, model: "other") }?.code == .enrollmentError)
+            #expect(lineupError { _ = try enroll(Array(matrix.dropLast()), identities) }?.code == .invalidArgument)
+            #expect(lineupError { _ = try enroll(matrix, identities, dimension: 0) }?.code == .inputIsEmpty)
+            #expect(lineupError { _ = try enroll([], []) }?.code == .inputIsEmpty)
+            var emptyName = identities
+            emptyName[rows - 1] = ""
+            #expect(lineupError { _ = try enroll(matrix, emptyName) }?.code == .inputIsEmpty)
+            #expect(try sdk.getCollectionMetadata("c").numFaceprints == 1)
+            // Then the batch: each row is found as itself, at its UUID, with its identity.
+            let ids = try enroll(matrix, identities)
+            #expect(ids.count == rows && Set(ids).count == rows)
+            matrix = []   // the library kept nothing of it
+            func check(_ sdk: SDK) throws {
+                #expect(try sdk.getCollectionMetadata("c").numFaceprints == rows + 1)
+                let map = try sdk.getCollectionIdentities("c")
+                for index in [0, rows / 2, rows - 1] {
+                    let found = try sdk.identifyTopCandidate(faceprints[index], threshold: 0.99)
+                    #expect(found?.uuid == ids[index] && map[ids[index]] == identities[index])
+                }
+            }
+            try check(sdk)
+            let reopened = try Self.connect(path)
+            try reopened.loadCollection("c")
+            try check(reopened)
+            #expect(StoreInspector.verify(path: path).isIntact)
+            ProcessConnection.resetForTesting()
+        }
     }
 }
 
@@ -108,5 +162,6 @@ extension SDKTests {
             #expect(!report.isIntact && report.problems.contains { $0.contains(segment) })
             ProcessConnection.resetForTesting()
         }
+
     }
 }

@@ -119,6 +119,25 @@ def _text(value: Any, what: str, allow_empty: bool = True):
     return ffi.new("char[]", encoded)
 
 
+def _packed(names: List[Any]) -> bytes:
+    """Identities as UTF-8, each followed by a NUL, in one pass; refuses a non-str, a NUL
+    inside one or a lone surrogate, naming the first such identity."""
+    try:
+        joined = "\x00".join(names)
+        if joined.count("\x00") == max(len(names) - 1, 0):
+            return joined.encode("utf-8") + b"\x00"
+    except (TypeError, UnicodeEncodeError):
+        pass
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or "\x00" in name:
+            raise _Refused(ERRORCODE.INVALID_ARGUMENT, f"identity {index} must be a str without NUL")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Refused(ERRORCODE.INVALID_ARGUMENT, f"identity {index} is not valid Unicode") from None
+    raise AssertionError("unreachable: every identity is a str without NUL")
+
+
 def _collection(name: Any):
     return ffi.NULL if isinstance(name, str) and name == "" else _text(name, "collection_name")
 
@@ -412,17 +431,9 @@ class SDK:
         try:
             array = _matrix(matrix)
             names = _list(identities, "identities must be a list of str")
-            encoded = []
-            for index, name in enumerate(names):
-                if not isinstance(name, str) or "\x00" in name:
-                    raise _Refused(ERRORCODE.INVALID_ARGUMENT, f"identity {index} must be a str without NUL")
-                try:
-                    encoded.append(name.encode("utf-8"))
-                except UnicodeEncodeError:
-                    raise _Refused(ERRORCODE.INVALID_ARGUMENT, f"identity {index} is not valid Unicode") from None
-            if len(encoded) != array.shape[0]:
-                raise _Refused(ERRORCODE.INVALID_ARGUMENT, f"{array.shape[0]} rows but {len(encoded)} identities")
-            packed = b"\x00".join(encoded) + b"\x00"
+            packed = _packed(names)
+            if len(names) != array.shape[0]:
+                raise _Refused(ERRORCODE.INVALID_ARGUMENT, f"{array.shape[0]} rows but {len(names)} identities")
             rows = array.shape[0]
             uuids = ffi.new("char[]", max(1, rows) * lib.LINEUP_UUID_SIZE)
             status = self._call(lib.lineup_enroll_faceprints, _floats(array), rows, array.shape[1],
@@ -432,9 +443,8 @@ class SDK:
             return _refuse(error), []
         if status != ERRORCODE.NO_ERROR:
             return status, []
-        raw = ffi.buffer(uuids, rows * lib.LINEUP_UUID_SIZE)[:]
-        size = lib.LINEUP_UUID_SIZE
-        return status, [raw[i * size:i * size + 36].decode() for i in range(rows)]
+        # LINEUP_UUID_SIZE bytes a UUID, the last a NUL: one split gives them all.
+        return status, ffi.buffer(uuids, rows * lib.LINEUP_UUID_SIZE)[:].decode("ascii").split("\x00")[:rows]
 
     def remove_by_UUID(self, UUID: str, collection_name: str = "") -> ERRORCODE:
         try:

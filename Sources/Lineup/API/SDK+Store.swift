@@ -75,6 +75,81 @@ extension SDK {
         return prepared.map { $0.id.string }
     }
 
+    /// Enrolls the rows of a row-major matrix of `identities.count` × `dimension` floats (a
+    /// numpy array, a C buffer) as Faceprints of `modelName`, all or none, and returns their
+    /// new UUIDs in order: ``enrollFaceprints(_:identities:collectionName:)`` without an array
+    /// per row. Every row and identity is checked first. Batches of thousands of rows stream
+    /// into segment files a few thousand rows at a time, as ``importFaceprints(vectorsPath:identitiesPath:uuidsPath:collectionName:progress:)``
+    /// does, so memory stays bounded beside the caller's matrix. Durable on return.
+    ///
+    /// - Throws: `invalidArgument` when `matrix` does not hold `identities.count` × `dimension`
+    ///   floats; `inputIsEmpty` when there are no rows; otherwise as
+    ///   ``enrollFaceprints(_:identities:collectionName:)``.
+    public func enrollFaceprints(matrix: UnsafeBufferPointer<Float>, dimension: Int, identities: [String],
+                                 modelName: String = "TFV5_2", collectionName: String = "") throws -> [String] {
+        let rows = identities.count
+        guard rows > 0 else { throw LineupError(.inputIsEmpty, "no Faceprints to enroll") }
+        guard dimension > 0 else { throw LineupError(.inputIsEmpty, "the feature vector is empty") }
+        guard dimension <= Validation.maximumDimension else {
+            throw LineupError(.invalidArgument, "the feature vector has \(dimension) dimensions; at most \(Validation.maximumDimension) are accepted")
+        }
+        let (elements, overflow) = rows.multipliedReportingOverflow(by: dimension)
+        guard !overflow, matrix.count == elements, let base = matrix.baseAddress else {
+            throw LineupError(.invalidArgument, "\(rows) identities of \(dimension) elements need \(rows) × \(dimension) floats; the matrix holds \(matrix.count)")
+        }
+        let source = RowSource(base: base, dimension: dimension)
+        if rows < FileCollection.bulkThreshold {
+            return try enrollFaceprints((0..<rows).map { Faceprint(featureVector: Array(source.row($0)), modelName: modelName) },
+                                        identities: identities, collectionName: collectionName)
+        }
+        try SDK.forEachInParallel(rows) { index in
+            try Validation.featureVector(source.row(index))
+            try Validation.identity(identities[index])
+        }
+        try Validation.collectionReference(collectionName)
+        let store = try connection().resolve(collectionName)
+        let settings = store.settings
+        guard modelName == settings.modelName else {
+            throw LineupError(.enrollmentError,
+                              "a Faceprint's model \(JSONText.quoted(modelName)) is not the collection's model \(JSONText.quoted(settings.modelName))")
+        }
+        // Encoded a piece at a time on every core, handed to the store in order.
+        let piece = FileCollection.bulkThreshold
+        var prepared: [PreparedEnrollment] = []
+        var preparedStart = 0
+        var ids: [String] = []
+        ids.reserveCapacity(rows)
+        try store.enroll(count: rows, dimension: dimension, checkingIDs: false) { row in
+            if row >= preparedStart + prepared.count {
+                preparedStart = row
+                let count = min(piece, rows - row)
+                let slots = ResultSlots<PreparedEnrollment>(count: count)
+                try SDK.forEachInParallel(count) { offset in
+                    slots.set(offset, PreparedEnrollment(
+                        id: .generate(), identity: identities[row + offset],
+                        vector: VectorEncoder.encodeNormalizing(Array(source.row(row + offset)), as: settings.compression),
+                        dimension: dimension))
+                }
+                prepared = slots.values()
+            }
+            let enrollment = prepared[row - preparedStart]
+            ids.append(enrollment.id.string)
+            return enrollment
+        }
+        return ids
+    }
+
+    /// The rows of a caller's matrix, for the workers that check and encode them; valid for
+    /// the call that made it.
+    private struct RowSource: @unchecked Sendable {
+        let base: UnsafePointer<Float>
+        let dimension: Int
+
+        func row(_ index: Int) -> UnsafeBufferPointer<Float> {
+            UnsafeBufferPointer(start: base + index * dimension, count: dimension)
+        }
+    }
+
     /// Runs `body` for every index in `0..<count`, spread over the cores in contiguous ranges;
     /// rethrows the error of the lowest index that failed.
     static func forEachInParallel(_ count: Int, _ body: @Sendable (Int) throws -> Void) throws {

@@ -39,6 +39,11 @@ package enum Validation {
 
     /// A feature vector: not empty, at most ``maximumDimension`` elements, finite, not all zero.
     static func featureVector(_ vector: [Float]) throws {
+        try vector.withUnsafeBufferPointer { try featureVector($0) }
+    }
+
+    /// ``featureVector(_:)-([Float])`` of elements in place.
+    static func featureVector(_ vector: UnsafeBufferPointer<Float>) throws {
         guard !vector.isEmpty else { throw LineupError(.inputIsEmpty, "the feature vector is empty") }
         guard vector.count <= maximumDimension else {
             throw LineupError(.invalidArgument, "the feature vector has \(vector.count) dimensions; at most \(maximumDimension) are accepted")

@@ -12,25 +12,28 @@ enum VectorEncoder {
     /// Σ x², in double precision, with four independent sums so the loop pipelines. NaN or
     /// ±Inf when an element is; never overflows for finite floats (4096 × Float.max² < Double.max).
     static func squaredNorm(_ vector: [Float]) -> Double {
-        vector.withUnsafeBufferPointer { elements in
-            var sums: (Double, Double, Double, Double) = (0, 0, 0, 0)
-            var index = 0
-            while index + 4 <= elements.count {
-                let a = Double(elements[index]), b = Double(elements[index + 1])
-                let c = Double(elements[index + 2]), d = Double(elements[index + 3])
-                sums.0 += a * a
-                sums.1 += b * b
-                sums.2 += c * c
-                sums.3 += d * d
-                index += 4
-            }
-            while index < elements.count {
-                let a = Double(elements[index])
-                sums.0 += a * a
-                index += 1
-            }
-            return (sums.0 + sums.1) + (sums.2 + sums.3)
+        vector.withUnsafeBufferPointer { squaredNorm($0) }
+    }
+
+    /// ``squaredNorm(_:)-([Float])`` of elements in place.
+    static func squaredNorm(_ elements: UnsafeBufferPointer<Float>) -> Double {
+        var sums: (Double, Double, Double, Double) = (0, 0, 0, 0)
+        var index = 0
+        while index + 4 <= elements.count {
+            let a = Double(elements[index]), b = Double(elements[index + 1])
+            let c = Double(elements[index + 2]), d = Double(elements[index + 3])
+            sums.0 += a * a
+            sums.1 += b * b
+            sums.2 += c * c
+            sums.3 += d * d
+            index += 4
         }
+        while index < elements.count {
+            let a = Double(elements[index])
+            sums.0 += a * a
+            index += 1
+        }
+        return (sums.0 + sums.1) + (sums.2 + sums.3)
     }
 
     /// The unit vector in the direction of `vector`, computed in double precision.
