@@ -5,6 +5,7 @@ scan of the stored vectors and FAISS IndexFlatIP, side by side in one run, on fa
   python3 Benchmarks/codes_bench.py [--rows 1000000] [--dimension 512] [--repeat 10]
                                     [--queries 1:0.4,5:0.6,10:-1,1:0.2,1:0.6,1:0.8]
                                     [--batch 256] [--batch-repeat 3] [--batch-queries 1:0.4,10:-1]
+                                    [--plot]
 
 The gallery is harness.face_like (four templates a person around anisotropic centres),
 imported into a float32 store: the import seals segments, which carry every row's int8 code
@@ -14,7 +15,8 @@ threshold) `lineup-bench coded` times identifyTopCandidates through the codes an
 full scan, each probe both ways in turn, checks that the two answers are equal, and counts
 the rows the coded search scored exactly. FAISS: IndexFlatIP.search of the same probes, k
 results (FAISS has no threshold; it is as fast at any). Also the store's bytes: the codes
-against the vectors. Prints ratios and writes Benchmarks/results/codes.json.
+against the vectors. Prints ratios and writes Benchmarks/results/codes.json and, with --plot,
+Benchmarks/results/codes.png (time per probe against threshold, top-1).
 """
 import argparse, os, shutil, statistics, sys, tempfile, time
 
@@ -32,6 +34,8 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--batch-repeat", type=int, default=3)
     parser.add_argument("--batch-queries", default="1:0.4,10:-1")
+    parser.add_argument("--plot", action="store_true",
+                        help="also plot time per probe against threshold, for the top-1 queries, into results/codes.png")
     args = parser.parse_args()
     if not os.path.exists(BENCH):
         sys.exit(f"error: {BENCH} is missing; run `make bench`")
@@ -111,8 +115,37 @@ def main():
         print(f"codes: {code_bytes} bytes = {code_bytes / vector_bytes * 100:.1f} % of the float32 vectors; "
               f"segments {segment_bytes} bytes")
         save_results("codes", results)
+        if args.plot:
+            plot(results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def plot(results):
+    """Time per probe against threshold for the top-1 queries: coded, full scan, FAISS flat."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    entries = sorted((q for q in results["queries"] if q["k"] == 1), key=lambda q: q["threshold"])
+    if len(entries) < 2:
+        print("no plot: give --queries at least two top-1 thresholds (1:T,...)")
+        return
+    thresholds = [q["threshold"] for q in entries]
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for key, label, style in (("coded_median_seconds", "Lineup, through the codes", "o-"),
+                              ("full_median_seconds", "Lineup, full scan", "s-"),
+                              ("faiss_flat_seconds", "FAISS IndexFlatIP", "x--")):
+        axis.plot(thresholds, [q[key] * 1000 for q in entries], style, label=label)
+    axis.set_ylim(bottom=0)
+    axis.set_xlabel("threshold")
+    axis.set_ylabel("time per probe (ms)")
+    axis.set_title(f"Top-1, exact, {results['rows']:,} x {results['dimension']} face-like float32")
+    axis.legend(fontsize=8)
+    axis.grid(True, alpha=0.3)
+    figure.tight_layout()
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "codes.png")
+    figure.savefig(path, dpi=120)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
