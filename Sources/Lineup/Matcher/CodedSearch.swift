@@ -85,8 +85,6 @@ extension Matcher {
                     let rows = item.start..<(item.start + item.count)
                     let coded: Bool? = block.source.withUnsafeCodes { codes in
                         guard block.source.checkCodes(rows: rows) else { return false }
-                        // At least every row's own error (`error` below), rounded up the same way.
-                        let largestError = (probeNorm * codes.largestBound).nextUp
                         var first = item.start
                         if let quantized, let integer = kernels.scores_many_i8q {
                             let (norm, codeError) = (quantized.norms[0], quantized.codeErrors[0])
@@ -105,6 +103,8 @@ extension Matcher {
                             }
                             return true
                         }
+                        // At least every row's own error (`error` below), rounded up the same way.
+                        let largestError = (probeNorm * codes.largestBound).nextUp
                         while first < rows.upperBound {
                             let count = min(tileRows, rows.upperBound - first)
                             kernels.scores_i8(codes.codes + first * codes.stride, codes.stride, count, block.dimension,
@@ -146,19 +146,6 @@ extension Matcher {
         }
         return try rescore(snapshot, probe: probeMatrix.pointer, kernels: kernels, results.values(), exact: collector(),
                            threshold: threshold)
-    }
-
-    /// ‖c q‖ of one row's code: its scale times the square root of its exact integer sum of
-    /// squares, rounded up.
-    @inline(__always)
-    static func codeNormOf(_ codes: CompactCodes, row: Int, dimension: Int) -> Float {
-        let code = (codes.codes + row * codes.stride).assumingMemoryBound(to: Int8.self)
-        var squares: Int32 = 0   // at most 128² · 65536 = 2³⁰
-        for d in 0..<dimension {
-            let element = Int32(code[d])
-            squares &+= element &* element
-        }
-        return Float(Double(squares).squareRoot() * Double(abs(codes.scales[row])) * (1 + 1e-12)).nextUp
     }
 
     /// One probe's answer from its workers' gathers (``BoundedGather``), or nil when one of

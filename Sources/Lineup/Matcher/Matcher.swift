@@ -156,13 +156,14 @@ enum Matcher {
             case .uniform(let errors):
                 let error = errors[probe]
                 gather.offer(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex, largestError: error) { _ in error }
-            case .coded(let bounds, let codeNorms, let largestBound, let largestNorm):
+            case .coded(let bounds, let largestBound, let normCeiling):
                 // ‖p‖ · B + ‖c q‖ · e, each product and the sum rounded up.
                 let quantized = batch.quantized!
                 let (norm, codeError) = (quantized.norms[probe], quantized.codeErrors[probe])
-                let largestError = ((norm * largestBound).nextUp + (largestNorm * codeError).nextUp).nextUp
+                let normError = (normCeiling * codeError).nextUp
+                let largestError = ((norm * largestBound).nextUp + normError).nextUp
                 gather.offer(scores, count: count, firstRow: firstRow, block: block, blockIndex: blockIndex, largestError: largestError) {
-                    ((norm * bounds[$0]).nextUp + (codeNorms[$0] * codeError).nextUp).nextUp
+                    ((norm * bounds[$0]).nextUp + normError).nextUp
                 }
             }
         }
@@ -229,8 +230,9 @@ enum Matcher {
         /// Probe p's scores are within errors[p] of the exact ones (0 for a lone probe's).
         case uniform([Float])
         /// Scored from compact codes with the quantised probes: row r's score for probe p is
-        /// within ‖p‖ · bounds[r] + codeNorms[r] · e_p (``QuantizedProbes/codeErrors``).
-        case coded(bounds: UnsafePointer<Float>, codeNorms: UnsafePointer<Float>, largestBound: Float, largestNorm: Float)
+        /// within ‖p‖ · bounds[r] + normCeiling · e_p (``QuantizedProbes/codeErrors``), the
+        /// ceiling at least every row's ‖c q‖ (``CompactCodes/normCeiling(rows:dimension:)``).
+        case coded(bounds: UnsafePointer<Float>, largestBound: Float, normCeiling: Float)
     }
 
     /// Every probe of `batch` over every live row of `snapshot`, one tile of rows at a time
@@ -255,7 +257,6 @@ enum Matcher {
             var tops = (0..<probeCount).map(collectors)
             // Scores of one tile: row r of probe p at p * tileRows + r.
             var scores = [Float](repeating: 0, count: tileRows * probeCount)
-            var codeNorms = [Float](repeating: 0, count: tileRows)
             let allProbes = batch.probe(0)
             let exactError = TileError.uniform(Array(repeating: 0, count: probeCount))
             scores.withUnsafeMutableBufferPointer { scores in
@@ -268,23 +269,20 @@ enum Matcher {
                     if let quantized = batch.quantized, batch.codes, let quantizedKernel = kernels.scores_many_i8q,
                        let coded = block.source.withUnsafeCodes({ codes -> Bool in
                            guard block.source.checkCodes(rows: rows) else { return false }
-                           codeNorms.withUnsafeMutableBufferPointer { norms in
-                               var start = item.start
-                               while start < rows.upperBound {
-                                   let count = min(tileRows, rows.upperBound - start)
-                                   quantizedKernel(codes.codes + start * codes.stride, codes.stride, count, block.dimension,
-                                                   quantized.elements, quantized.stride, probeCount, quantized.steps,
-                                                   codes.scales + start, scores.baseAddress, tileRows)
-                                   let largestNorm = codeNormsOf(codes, rows: start..<(start + count), dimension: block.dimension,
-                                                                 into: norms.baseAddress!)
-                                   let error = TileError.coded(bounds: codes.bounds + start, codeNorms: UnsafePointer(norms.baseAddress!),
-                                                               largestBound: codes.largestBound, largestNorm: largestNorm)
-                                   for probeIndex in 0..<probeCount {
-                                       offer(scores.baseAddress! + probeIndex * tileRows, count, start, block, item.block, error,
-                                             probeIndex, &tops[probeIndex])
-                                   }
-                                   start += count
+                           var start = item.start
+                           while start < rows.upperBound {
+                               let count = min(tileRows, rows.upperBound - start)
+                               quantizedKernel(codes.codes + start * codes.stride, codes.stride, count, block.dimension,
+                                               quantized.elements, quantized.stride, probeCount, quantized.steps,
+                                               codes.scales + start, scores.baseAddress, tileRows)
+                               let error = TileError.coded(
+                                   bounds: codes.bounds + start, largestBound: codes.largestBound,
+                                   normCeiling: codes.normCeiling(rows: start..<(start + count), dimension: block.dimension))
+                               for probeIndex in 0..<probeCount {
+                                   offer(scores.baseAddress! + probeIndex * tileRows, count, start, block, item.block, error,
+                                         probeIndex, &tops[probeIndex])
                                }
+                               start += count
                            }
                            return true
                        }) {
@@ -330,19 +328,6 @@ enum Matcher {
             throw LineupError(.corruptStore, "a segment's vectors or codes fail their checksum; run lineup verify")
         }
         return results.values()
-    }
-
-    /// ‖c q‖ of each code of `rows` (``codeNormOf(_:row:dimension:)``) into `norms`, from
-    /// index 0; returns the largest.
-    @inline(__always)
-    private static func codeNormsOf(_ codes: CompactCodes, rows: Range<Int>, dimension: Int, into norms: UnsafeMutablePointer<Float>) -> Float {
-        var largest: Float = 0
-        for (index, row) in rows.enumerated() {
-            let norm = codeNormOf(codes, row: row, dimension: dimension)
-            norms[index] = norm
-            largest = max(largest, norm)   // scales are finite (checked at open)
-        }
-        return largest
     }
 
     /// The bound a batch uses for the multi-probe kernels' scores: they sum in another order

@@ -65,10 +65,9 @@ struct CompactCodes {
 }
 
 /// The largest ‖c q‖ (a code's norm, its scale times the norm of its int8 elements) of each
-/// ``Matcher/tileRows`` rows of a block's codes — what a single probe quantised for the integer
-/// kernel multiplies its own quantisation error by (``QuantizedProbes``) — each computed from
-/// the codes the first time a scan asks for it, after the scan has checked those codes'
-/// checksums. Not stored: it is a function of the codes and scales the file holds, so a file
+/// ``Matcher/tileRows`` rows of a block's codes — what probes quantised for the integer kernel
+/// multiply their own quantisation error by (``QuantizedProbes``) — each computed from the
+/// codes the first time a scan asks for it, after the scan has checked those codes' checksums. Not stored: it is a function of the codes and scales the file holds, so a file
 /// cannot make it too small. Safe from several threads (two may compute one tile's, and store
 /// the same value).
 final class CodeNormCeilings: @unchecked Sendable {
@@ -91,6 +90,19 @@ final class CodeNormCeilings: @unchecked Sendable {
         values.deallocate()
     }
 
+    /// ‖c q‖ of one row's code: its scale times the square root of its exact integer sum of
+    /// squares, rounded up.
+    @inline(__always)
+    private static func codeNormOf(_ codes: CompactCodes, row: Int, dimension: Int) -> Float {
+        let code = (codes.codes + row * codes.stride).assumingMemoryBound(to: Int8.self)
+        var squares: Int32 = 0   // at most 128² · 65536 = 2³⁰
+        for d in 0..<dimension {
+            let element = Int32(code[d])
+            squares &+= element &* element
+        }
+        return Float(Double(squares).squareRoot() * Double(abs(codes.scales[row])) * (1 + 1e-12)).nextUp
+    }
+
     fileprivate func ceiling(_ codes: CompactCodes, rows range: Range<Int>, dimension: Int) -> Float {
         guard !range.isEmpty else { return 0 }
         var largest: Float = 0
@@ -99,7 +111,7 @@ final class CodeNormCeilings: @unchecked Sendable {
             if bits == Self.unknown {
                 var ceiling: Float = 0
                 for row in (group * Self.groupRows)..<min(rows, (group + 1) * Self.groupRows) {
-                    ceiling = max(ceiling, Matcher.codeNormOf(codes, row: row, dimension: dimension))
+                    ceiling = max(ceiling, Self.codeNormOf(codes, row: row, dimension: dimension))
                 }
                 bits = ceiling.bitPattern
                 values[group].store(bits, ordering: .relaxed)
